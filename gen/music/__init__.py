@@ -1,0 +1,1 @@
+"""The MIDI music head (see issue 3)."""
