@@ -1,9 +1,9 @@
 """gen: autoencoders and variational autoencoders for images and music.
 
-    import gen
-    gen.available()              # shipped models
-    vae = gen.load("mnist-vae")
-    vae.sample(n=16, temperature=1.0, seed=0)
+import gen
+gen.available()              # shipped models
+vae = gen.load("mnist-vae")
+vae.sample(n=16, temperature=1.0, seed=0)
 """
 
 from gen import image  # noqa: F401  (heads register their configs on import)
@@ -17,5 +17,11 @@ except ImportError:  # pragma: no cover
 
 __version__ = "0.1.0"
 __all__ = [
-    "CheckpointError", "ConfigError", "DataError", "GenError", "available", "load", "train",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "GenError",
+    "available",
+    "load",
+    "train",
 ]

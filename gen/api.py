@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from gen.core import registry
 from gen.core.errors import ConfigError
@@ -38,8 +42,12 @@ def load(name_or_path: str | Path) -> Any:
 
 
 def train(
-    recipe: str | registry.Recipe, out_dir: str | Path, steps: int | None = None,
-    resume: bool = True, progress: bool = True, **data: Any,
+    recipe: str | registry.Recipe,
+    out_dir: str | Path,
+    steps: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    **data: Any,
 ) -> Path:
     """Train a named recipe into ``out_dir``; returns the exported model directory.
 
@@ -47,15 +55,13 @@ def train(
     ``metrics.jsonl`` and, at the end, ``model/`` (config.json + model.safetensors).
     ``steps`` overrides the recipe's step count; ``data`` overrides its data options.
     """
-    import dataclasses
-
     rec = registry.get_recipe(recipe) if isinstance(recipe, str) else recipe
     if steps is not None:
         rec = dataclasses.replace(rec, train=dataclasses.replace(rec.train, steps=steps))
     if data:
         rec = dataclasses.replace(rec, data={**rec.data, **data})
+    torch.manual_seed(rec.train.seed)  # the same initial weights on every rank and every run
     model = registry.build_model(rec.model)
-    import os
 
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))

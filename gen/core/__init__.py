@@ -8,6 +8,18 @@ from gen.core.posterior import DiagonalGaussian
 from gen.core.trainer import TrainConfig, Trainer
 
 __all__ = [
-    "CheckpointError", "ConfigError", "DataError", "DiagonalGaussian", "GenError", "KLSchedule",
-    "LatentModel", "TrainConfig", "Trainer", "elbo_loss", "grid", "lerp", "path", "slerp",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "DiagonalGaussian",
+    "GenError",
+    "KLSchedule",
+    "LatentModel",
+    "TrainConfig",
+    "Trainer",
+    "elbo_loss",
+    "grid",
+    "lerp",
+    "path",
+    "slerp",
 ]

@@ -42,7 +42,9 @@ def _fsync_write(path: Path, write: Any) -> None:
 
 
 def save_pretrained_dir(
-    path: str | Path, config: dict[str, Any], state_dict: dict[str, torch.Tensor],
+    path: str | Path,
+    config: dict[str, Any],
+    state_dict: dict[str, torch.Tensor],
     extra_files: dict[str, str] | None = None,
 ) -> Path:
     """Write ``config.json`` + ``model.safetensors`` (+ text extras) into directory ``path``.
@@ -81,7 +83,9 @@ def load_pretrained_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, tor
     cfg_file, w_file = path / CONFIG_NAME, path / WEIGHTS_NAME
     for f in (cfg_file, w_file):
         if not f.is_file():
-            raise CheckpointError(f"{f}: missing; a model directory needs {CONFIG_NAME} and {WEIGHTS_NAME}")
+            raise CheckpointError(
+                f"{f}: missing; a model directory needs {CONFIG_NAME} and {WEIGHTS_NAME}"
+            )
     try:
         config = json.loads(cfg_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:

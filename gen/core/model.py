@@ -63,9 +63,7 @@ class LatentModel(nn.Module):
         """z (B, D) -> model output (B, ...)."""
         raise NotImplementedError
 
-    def prior_sample(
-        self, n: int, temperature: float, generator: torch.Generator
-    ) -> torch.Tensor:
+    def prior_sample(self, n: int, temperature: float, generator: torch.Generator) -> torch.Tensor:
         """n latents (n, D) from the prior N(0, I), scaled by ``temperature``."""
         if not self.variational:
             raise GenError(
@@ -145,7 +143,9 @@ class LatentModel(nn.Module):
     def save_pretrained(self, path: str | Path, card: str | None = None) -> Path:
         """Write ``config.json`` + ``model.safetensors`` (+ ``card.md``) into directory ``path``."""
         extra = {"card.md": card} if card else None
-        return save_pretrained_dir(path, registry.config_to_dict(self.config), self.state_dict(), extra)
+        return save_pretrained_dir(
+            path, registry.config_to_dict(self.config), self.state_dict(), extra
+        )
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> LatentModel:

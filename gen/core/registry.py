@@ -2,8 +2,8 @@
 
 Heads register themselves on import: ``register_model`` ties a config dataclass to the model
 class it builds, and ``register_recipe`` names a ready-to-train plain value (model config +
-training config + data options), like Magenta's CONFIG_MAP. The core never imports a head: ``import gen`` imports the heads,
-which fills these tables.
+training config + data options), like Magenta's CONFIG_MAP. The core never imports a head:
+``import gen`` imports the heads, which fills these tables.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ class Recipe:
     name: str
     model: Any  # a registered model config dataclass
     train: TrainConfig = field(default_factory=TrainConfig)
-    data: dict[str, Any] = field(default_factory=dict)  # keyword arguments for the head's data builder
+    data: dict[str, Any] = field(
+        default_factory=dict
+    )  # keyword arguments for the head's data builder
     description: str = ""
 
 

@@ -77,7 +77,7 @@ def _batch_size(batch: Any) -> int:
 
 
 class Trainer:
-    """Train ``model`` on ``train_data``; writes into ``out_dir`` (checkpoint, metrics, final model).
+    """Train ``model`` on ``train_data``; checkpoint, metrics and final model go to ``out_dir``.
 
     Args:
         model: an ``nn.Module`` following the contract above (and, for the final export,
@@ -126,8 +126,12 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.wrapped = DDP(self.model, device_ids=ids)
         self.sampler = DistributedSampler(
-            range(len(train_data)), num_replicas=self.world_size, rank=self.rank,
-            shuffle=True, seed=config.seed, drop_last=True,
+            range(len(train_data)),
+            num_replicas=self.world_size,
+            rank=self.rank,
+            shuffle=True,
+            seed=config.seed,
+            drop_last=True,
         )
         self.steps_per_epoch = len(self.sampler) // config.batch_size
         if self.steps_per_epoch < 1:
@@ -246,8 +250,12 @@ class Trainer:
         self.model.train()
         batches = self._batches(self.step)
         bar = tqdm(
-            total=cfg.steps, initial=self.step, disable=not self.progress or self.rank != 0,
-            desc=f"train {self.out_dir.name}", dynamic_ncols=True, mininterval=1.0,
+            total=cfg.steps,
+            initial=self.step,
+            disable=not self.progress or self.rank != 0,
+            desc=f"train {self.out_dir.name}",
+            dynamic_ncols=True,
+            mininterval=1.0,
         )
         running: dict[str, float] = {}
         n_running, t0 = 0, time.time()
@@ -265,7 +273,8 @@ class Trainer:
             loss.backward()
             gnorm = (
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-                if cfg.grad_clip > 0 else torch.tensor(0.0)
+                if cfg.grad_clip > 0
+                else torch.tensor(0.0)
             )
             self.opt.step()
             self.step += 1
@@ -276,17 +285,25 @@ class Trainer:
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                 means = {k: v / n_running for k, v in running.items()}
                 bar.set_postfix({k: f"{means[k]:.3g}" for k in ("loss", "kl") if k in means})
-                self._log({"step": self.step, "split": "train", "lr": lr,
-                           "grad_norm": float(gnorm), "time_s": round(time.time() - t0, 2),
-                           **means})
+                self._log(
+                    {
+                        "step": self.step,
+                        "split": "train",
+                        "lr": lr,
+                        "grad_norm": float(gnorm),
+                        "time_s": round(time.time() - t0, 2),
+                        **means,
+                    }
+                )
                 running, n_running = {}, 0
             if self.rank == 0 and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
                 last_eval = self.evaluate()
                 if self.eval_fn is not None:
                     last_eval.update(self.eval_fn(self.model, self.step))
                 self._log({"step": self.step, "split": "eval", **last_eval})
-                bar.write(f"step {self.step}: " + ", ".join(
-                    f"{k}={v:.4g}" for k, v in last_eval.items()))
+                bar.write(
+                    f"step {self.step}: " + ", ".join(f"{k}={v:.4g}" for k, v in last_eval.items())
+                )
             if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                 self.save_checkpoint()
         bar.close()

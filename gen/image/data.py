@@ -90,7 +90,9 @@ def _as_images(arr: np.ndarray, source: str) -> torch.Tensor:
     return x.clamp(0, 1).unsqueeze(1)
 
 
-def load_image_file(path: str | Path, split: str = "train") -> tuple[torch.Tensor, torch.Tensor | None]:
+def load_image_file(
+    path: str | Path, split: str = "train"
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Load 28x28 grayscale images from an IDX file (``*-idx3-ubyte[.gz]``) or an ``.npz``.
 
     npz layouts: ``images`` [+ ``labels``], or Keras-style ``x_train``/``y_train``/``x_test``/
@@ -137,13 +139,20 @@ class ImageDataset:
 
 
 def build_image_data(
-    config: object, rank: int = 0, world_size: int = 1, dataset: str = "mnist",
-    train_path: str | None = None, test_path: str | None = None, limit: int | None = None,
+    config: object,
+    rank: int = 0,
+    world_size: int = 1,
+    dataset: str = "mnist",
+    train_path: str | None = None,
+    test_path: str | None = None,
+    limit: int | None = None,
 ) -> tuple[ImageDataset, ImageDataset]:
     """(train, test) datasets for a recipe: MNIST by default, else user-supplied files."""
     if dataset == "mnist":
-        return (ImageDataset(*load_mnist("train", limit)),
-                ImageDataset(*load_mnist("test", None if limit is None else max(limit // 5, 256))))
+        return (
+            ImageDataset(*load_mnist("train", limit)),
+            ImageDataset(*load_mnist("test", None if limit is None else max(limit // 5, 256))),
+        )
     if dataset == "file":
         if not train_path:
             raise DataError("dataset 'file' needs train_path (an IDX or npz file of 28x28 images)")

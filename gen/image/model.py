@@ -60,12 +60,15 @@ class ConvEncoder(nn.Module):
     def __init__(self, in_size: int, channels: int, hidden: int, out_dim: int) -> None:
         super().__init__()
         c = channels
-        first = (nn.Conv2d(1, c, 4, 2, 1) if in_size == 28 else nn.Conv2d(1, c, 3, 1, 1))  # -> 14
+        first = nn.Conv2d(1, c, 4, 2, 1) if in_size == 28 else nn.Conv2d(1, c, 3, 1, 1)  # -> 14
         self.net = nn.Sequential(
-            first, nn.ELU(),
-            nn.Conv2d(c, 2 * c, 4, 2, 1), nn.ELU(),  # (B, 2c, 7, 7)
+            first,
+            nn.ELU(),
+            nn.Conv2d(c, 2 * c, 4, 2, 1),
+            nn.ELU(),  # (B, 2c, 7, 7)
             nn.Flatten(),
-            nn.Linear(2 * c * 49, hidden), nn.ELU(),
+            nn.Linear(2 * c * 49, hidden),
+            nn.ELU(),
             nn.Linear(hidden, out_dim),
         )
 
@@ -81,10 +84,13 @@ class ConvDecoder(nn.Module):
         super().__init__()
         c = channels
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.ELU(),
-            nn.Linear(hidden, 2 * c * 49), nn.ELU(),
+            nn.Linear(latent_dim, hidden),
+            nn.ELU(),
+            nn.Linear(hidden, 2 * c * 49),
+            nn.ELU(),
             nn.Unflatten(1, (2 * c, 7, 7)),
-            nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.ELU(),  # (B, c, 14, 14)
+            nn.ConvTranspose2d(2 * c, c, 4, 2, 1),
+            nn.ELU(),  # (B, c, 14, 14)
             nn.ConvTranspose2d(c, 1, 4, 2, 1),  # (B, 1, 28, 28)
         )
 
@@ -96,7 +102,8 @@ class ConvDecoder(nn.Module):
 
 
 def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Bernoulli NLL in nats summed per image: logits/target (..., 1, 28, 28) -> (...)."""
+    """Bernoulli NLL (nats) summed per image: logits (..., 1, 28, 28), target broadcast -> (...)."""
+    target = target.expand_as(logits)  # broadcast over leading importance-sample dims
     nll = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return nll.flatten(-3).sum(-1)
 
@@ -192,7 +199,11 @@ class ImageModel(LatentModel):
 
     @torch.no_grad()
     def log_likelihood(
-        self, x: torch.Tensor, k: int = 1000, chunk: int = 100, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        k: int = 1000,
+        chunk: int = 100,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Importance-sampled log p(x) in nats for binary images x (B, 1, 28, 28) -> (B,)."""
         if not self.variational:

@@ -1,0 +1,7 @@
+"""``python -m gen`` (and ``torchrun -m gen``) runs the `gen` command."""
+
+import sys
+
+from gen.cli import main
+
+sys.exit(main())
