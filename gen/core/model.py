@@ -140,12 +140,20 @@ class LatentModel(nn.Module):
         return self.decode(grid(z, rows, cols, method).reshape(rows * cols, -1), temperature=1e-6)
 
     # ------------------------------------------------------------- persistence
-    def save_pretrained(self, path: str | Path, card: str | None = None) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` (+ ``card.md``) into directory ``path``."""
+    def save_pretrained(
+        self, path: str | Path, card: str | None = None, dtype: torch.dtype | None = None
+    ) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` (+ ``card.md``) into directory ``path``.
+
+        ``dtype`` (e.g. ``torch.float16``) stores floating-point weights at lower precision
+        to halve shipped files; loading casts them back to the model's float32 parameters.
+        """
         extra = {"card.md": card} if card else None
-        return save_pretrained_dir(
-            path, registry.config_to_dict(self.config), self.state_dict(), extra
-        )
+        state = {
+            k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
+            for k, v in self.state_dict().items()
+        }
+        return save_pretrained_dir(path, registry.config_to_dict(self.config), state, extra)
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> LatentModel:

@@ -119,6 +119,7 @@ class Trainer:
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
         self.step = 0
+        self._seconds_before, self._t0 = 0.0, time.time()
         self.wrapped: torch.nn.Module = self.model
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -173,6 +174,10 @@ class Trainer:
         with open(self.out_dir / METRICS_NAME, "a") as f:
             f.write(json.dumps(record) + "\n")
 
+    def train_seconds(self) -> float:
+        """Wall-clock seconds spent in ``fit`` over this run, resumed sessions included."""
+        return self._seconds_before + time.time() - self._t0
+
     # ---------------------------------------------------------------- checkpoints
     def save_checkpoint(self) -> None:
         """Atomically write model, optimiser and RNG state (rank 0 only)."""
@@ -186,6 +191,7 @@ class Trainer:
         tensors["rng.torch"] = torch.get_rng_state()
         meta = {
             "step": self.step,
+            "train_seconds": round(self.train_seconds(), 2),
             "train_config": asdict(self.cfg),
             "param_groups": opt_state["param_groups"],
             "world_size": self.world_size,
@@ -210,6 +216,7 @@ class Trainer:
         self.opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
         torch.set_rng_state(tensors["rng.torch"])
         self.step = int(meta["step"])
+        self._seconds_before = float(meta.get("train_seconds", 0.0))
 
     # ---------------------------------------------------------------- evaluation
     @torch.no_grad()
@@ -258,7 +265,8 @@ class Trainer:
             mininterval=1.0,
         )
         running: dict[str, float] = {}
-        n_running, t0 = 0, time.time()
+        n_running = 0
+        self._t0 = time.time()
         last_eval: dict[str, float] = {}
         while self.step < cfg.steps:
             lr = cfg.lr_at(self.step)
@@ -288,10 +296,11 @@ class Trainer:
                 self._log(
                     {
                         "step": self.step,
+            "train_seconds": round(self.train_seconds(), 2),
                         "split": "train",
                         "lr": lr,
                         "grad_norm": float(gnorm),
-                        "time_s": round(time.time() - t0, 2),
+                        "time_s": round(self.train_seconds(), 2),
                         **means,
                     }
                 )
