@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.installed
 # Debian packages: fluidsynth renders MIDI to audio; chromium runs the browser tests.
-SYSTEM_PACKAGES :=
+SYSTEM_PACKAGES := fluidsynth chromium
 
 .PHONY: install app demo test test-all lint clean
 

@@ -222,11 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gen` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        args.fn(args)
+        status = args.fn(args)
     except GenError as e:
         print(f"gen {args.cmd}: error: {e}", file=sys.stderr)
         return 2
-    return 0
+    return int(status or 0)
 
 
 if __name__ == "__main__":

@@ -24,19 +24,19 @@ def _ae(kind: str, latent: int, epochs: int, **kw: object) -> tuple[ImageConfig,
 
 
 _SHIPPED = {
-    "mnist-ae": ("plain conv autoencoder, 128-d code (the lesson's baseline)", *_ae("ae", 128, 15)),
-    "mnist-ae-2d": ("conv autoencoder with a 2-d code, for latent scatters", *_ae("ae", 2, 15)),
+    "mnist-ae": ("plain conv autoencoder, 128-d code (the lesson's baseline)", *_ae("ae", 128, 10)),
+    "mnist-ae-2d": ("conv autoencoder with a 2-d code, for latent scatters", *_ae("ae", 2, 10)),
     "mnist-dae": (
         "denoising conv autoencoder, Gaussian noise N(0, 0.5^2), 128-d code",
-        *_ae("dae", 128, 15, noise_mean=0.0, noise_std=0.5),
+        *_ae("dae", 128, 10, noise_mean=0.0, noise_std=0.5),
     ),
     "mnist-sr": (
         "x2 super-resolution autoencoder, 14x14 -> 28x28, 128-d code",
-        *_ae("sr", 128, 15),
+        *_ae("sr", 128, 10),
     ),
     "mnist-vae-2d": (
         "conv VAE with a 2-d latent, Bernoulli decoder, dynamic binarisation",
-        *_ae("vae", 2, 30, binarize=True, kl_warmup_steps=5 * _EPOCH),
+        *_ae("vae", 2, 20, binarize=True, kl_warmup_steps=3 * _EPOCH),
     ),
     "mnist-vae": (
         "conv VAE with a 32-d latent, Bernoulli decoder on dynamically binarised "
