@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages: fluidsynth renders MIDI to audio; chromium runs the browser tests.
 SYSTEM_PACKAGES := fluidsynth chromium
 
-.PHONY: install app demo test test-all lint clean
+.PHONY: install app demo bench-app test test-all lint clean
 
 install: $(STAMP)
 
@@ -22,7 +22,11 @@ $(STAMP): pyproject.toml Makefile scripts/install_system.sh
 demo: install
 	$(PY) -m gen demo --out out/demo
 
-app: demo
+app: install
+	$(PY) -m apps.app --port 7860
+
+bench-app: install
+	$(PY) scripts/bench_app.py
 
 lint: install
 	$(VENV)/bin/ruff check gen apps tests data scripts

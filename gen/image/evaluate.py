@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from gen.image.model import ImageModel, downsample
+from gen.image.preprocess import upsample_bicubic
 
 
 def psnr(mse: float) -> float:
@@ -89,8 +90,7 @@ def reconstruction_quality(
         if kind == "dae":
             se_base += float((inp - x).pow(2).sum())
         elif kind == "sr":
-            up = F.interpolate(inp, scale_factor=2, mode="bicubic", align_corners=False)
-            se_base += float((up.clamp(0, 1) - x).pow(2).sum())
+            se_base += float((upsample_bicubic(inp) - x).pow(2).sum())
         n += x.numel()
     out = {"mse": se_model / n, "psnr_db": psnr(se_model / n)}
     if kind == "dae":

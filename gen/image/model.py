@@ -22,6 +22,7 @@ from gen.core.model import LatentModel
 from gen.core.posterior import DiagonalGaussian, importance_sampled_log_likelihood
 from gen.core.registry import register_model
 from gen.image.data import build_image_data
+from gen.image.preprocess import add_noise
 
 KINDS = ("ae", "dae", "sr", "vae")
 
@@ -177,8 +178,7 @@ class ImageModel(LatentModel):
     def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The model's input for clean images x (B, 1, 28, 28): noisy for dae, 14x14 for sr."""
         if self.config.kind == "dae":
-            noise = torch.randn(x.shape, generator=generator, device=x.device)
-            return (x + self.config.noise_mean + self.config.noise_std * noise).clamp(0, 1)
+            return add_noise(x, self.config.noise_std, self.config.noise_mean, generator)
         if self.config.kind == "sr":
             return downsample(x)
         return x

@@ -1,0 +1,1 @@
+"""The browser app of `gen`: ``python -m apps.app`` (see apps/app.py)."""

@@ -1,0 +1,133 @@
+"""The `gen` browser app: ``python -m apps.app [--port 7860] [--share]``.
+
+``build_demo()`` returns the Gradio Blocks (one tab per head, each built by its own function);
+``launch()`` serves it on 127.0.0.1 with the app's upload limit and styling. Nothing is started
+at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import gradio as gr
+
+from apps.image_tab import (
+    DEFAULT_IMAGE_MODELS,
+    MAX_UPLOAD_MB,
+    ROLES,
+    image_tab,
+    load_image_models,
+)
+from gen.core.errors import GenError
+
+HOST = "127.0.0.1"
+DEFAULT_OUT = Path("out") / "app"
+CSS = """
+.pixelated img, .pixelated canvas { image-rendering: pixelated; }
+"""
+INTRO = """\
+# gen: autoencoders and VAEs
+Draw or upload a digit and watch the models encode, denoise, enlarge, sample and interpolate.
+Every button is also an API endpoint: see "Use via API" at the bottom of the page.
+"""
+
+
+def use_temp_dir(out_dir: str | Path) -> Path:
+    """Point GRADIO_TEMP_DIR at ``out_dir/gradio_tmp`` unless the user has set it already.
+
+    Gradio caches every uploaded and generated file there (the system temp folder otherwise).
+    """
+    tmp = Path(os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(out_dir) / "gradio_tmp")))
+    tmp.mkdir(parents=True, exist_ok=True)
+    return tmp
+
+
+def build_demo(
+    image_models: Mapping[str, str | Path | None] | None = None,
+    out_dir: str | Path = DEFAULT_OUT,
+) -> gr.Blocks:
+    """The app as a Gradio Blocks object, with every model loaded once, here.
+
+    ``image_models`` maps the Image tab's roles (ae, vae, dae, sr, vae2d) to shipped model
+    names or save_pretrained directories; missing roles take ``DEFAULT_IMAGE_MODELS``.
+    ``out_dir`` receives the app's own files (latent scatter, Gradio's cache).
+    """
+    out = Path(out_dir)
+    use_temp_dir(out)
+    images = load_image_models(image_models)
+    for role, why in images.missing.items():
+        print(f"warning: the {ROLES[role][2]} is not available: {why}", file=sys.stderr)
+    with gr.Blocks(
+        title="gen: autoencoders and VAEs",
+        analytics_enabled=False,
+        delete_cache=(3600, 3600),  # hourly, drop cached uploads/outputs older than an hour
+    ) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs(elem_id="heads"):
+            with gr.Tab("Image", id="image"):
+                image_tab(images, out / "image")
+            # The Music tab goes here, built the same way from the music API:
+            #     with gr.Tab("Music", id="music"):
+            #         music_tab(load_music_models(music_models), out / "music")
+    return demo
+
+
+def launch(demo: gr.Blocks, port: int = 7860, share: bool = False, block: bool = True) -> gr.Blocks:
+    """Serve ``demo`` on 127.0.0.1:``port`` (a public share link only if ``share``).
+
+    Uploads over MAX_UPLOAD_MB are refused by the server itself. ``block=False`` returns once
+    the server is up (tests, benchmarks); call ``demo.close()`` to stop it.
+    """
+    demo.queue(default_concurrency_limit=2)
+    demo.launch(
+        server_name=HOST,
+        server_port=port,
+        share=share,
+        max_file_size=f"{MAX_UPLOAD_MB}mb",
+        prevent_thread_lock=not block,
+        ssr_mode=False,
+        css=CSS,
+        show_error=False,
+        quiet=not block,
+    )
+    return demo
+
+
+def _role_spec(items: Sequence[str]) -> dict[str, str]:
+    spec: dict[str, str] = {}
+    for item in items:
+        role, sep, name = item.partition("=")
+        if not sep or not role or not name:
+            raise SystemExit(f"--image-model takes ROLE=NAME_OR_DIR, got {item!r}")
+        spec[role] = name
+    return spec
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line: build the app and serve it until interrupted."""
+    p = argparse.ArgumentParser(prog="python -m apps.app", description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, default=7860, help="port on 127.0.0.1 (default 7860)")
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the app's own files")
+    p.add_argument(
+        "--image-model",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME_OR_DIR",
+        help=f"use another model for a role; roles and defaults: {DEFAULT_IMAGE_MODELS}",
+    )
+    args = p.parse_args(argv)
+    try:
+        demo = build_demo(_role_spec(args.image_model), args.out)
+    except GenError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from e
+    launch(demo, port=args.port, share=args.share)
+
+
+if __name__ == "__main__":
+    main()

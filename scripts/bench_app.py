@@ -1,0 +1,211 @@
+"""Time the app: start-up to ready, and each API action's round trip through gradio_client.
+
+    python scripts/bench_app.py                   # the shipped models
+    python scripts/bench_app.py --models random   # shipped architectures, untrained weights
+
+Starts ``python -m apps.app`` in a subprocess on a free port of 127.0.0.1 and reports:
+- ``startup_s``: from the process start to the first HTTP 200 of the page;
+- ``first_answer_s``: from the process start to the first answered reconstruction;
+- per action, the cold first call and the median / max of ``--repeats`` warm calls (seconds),
+  measured from the client (HTTP + queue + model + PNG encoding + download).
+The numbers go to stdout and to ``--out``/bench_app.json. Nothing is left running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLES = ("ae", "vae", "dae", "sr", "vae2d")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _random_models(root: Path) -> dict[str, str]:
+    """Untrained models with the shipped recipes' architectures (same compute as shipped)."""
+    import torch
+
+    from apps.image_tab import DEFAULT_IMAGE_MODELS
+    from gen.core import registry
+
+    torch.manual_seed(0)  # the same weights every run, so a second run finds its caches
+    out = {}
+    for role, name in DEFAULT_IMAGE_MODELS.items():
+        model = registry.build_model(registry.get_recipe(name).model)
+        out[role] = str(model.save_pretrained(root / name))
+    return out
+
+
+def _digit_photo(path: Path) -> Path:
+    """A 1300x1000 colour photo-like picture of an MNIST test digit (a realistic upload)."""
+    from gen.image.data import load_mnist
+
+    x, _ = load_mnist("test", 1)
+    page = np.zeros((1000, 1300), np.float32)
+    page[80:920, 300:1140] = np.kron(x[0, 0].numpy(), np.ones((30, 30), np.float32))
+    rgb = np.stack([220 - 200 * page, 210 - 190 * page, 190 - 170 * page], axis=-1)
+    Image.fromarray(rgb.astype(np.uint8)).save(path)
+    return path
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, t0: float, limit: float) -> float:
+    while time.perf_counter() - t0 < limit:
+        if proc.poll() is not None:
+            raise SystemExit(f"the app exited with code {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return time.perf_counter() - t0
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"the app was not ready after {limit:.0f} s")
+
+
+def _time_calls(call, repeats: int) -> dict[str, float]:  # noqa: ANN001
+    t = time.perf_counter()
+    call()
+    cold = time.perf_counter() - t
+    warm = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        call()
+        warm.append(time.perf_counter() - t)
+    return {"cold_s": cold, "median_s": statistics.median(warm), "max_s": max(warm)}
+
+
+def _browser_clicks(url: str, repeats: int) -> dict[str, float]:
+    """Click "Reconstruct" on test digits in Chromium; seconds until the new picture shows."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    args += ["--disable-component-update", "--disable-sync", "--no-first-run"]
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.wait_for_selector("#reconstruct")
+        page.locator("#main-tabs > .tab-wrapper").get_by_role("tab", name="Test set").click()
+        for i in range(repeats + 1):
+            page.locator("#main-index input").fill(str(i + 1))
+            shown = ("#seen img", "#rec-vae img")
+            before = [page.locator(sel).first.get_attribute("src") if i else "" for sel in shown]
+            t = time.perf_counter()
+            page.click("#reconstruct")
+            for sel, old in zip(shown, before):
+                page.wait_for_function(
+                    "([sel, old]) => { const im = document.querySelector(sel);"
+                    " return im && im.complete && im.naturalWidth > 0 && im.src !== old; }",
+                    arg=[sel, old or ""],
+                )
+            if i:  # the first click warms the page up
+                times.append(time.perf_counter() - t)
+        browser.close()
+    return {"median_s": statistics.median(times), "max_s": max(times)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark; returns the results dict."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", choices=["shipped", "random"], default="shipped")
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--out", default=str(ROOT / "out" / "bench"))
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for start-up")
+    p.add_argument("--browser", action="store_true", help="also time clicks in Chromium")
+    args = p.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from gradio_client import Client, handle_file
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="work_", dir=out))
+    cmd = [sys.executable, "-m", "apps.app", "--out", str(out / "app")]  # kept: its caches
+    if args.models == "random":
+        for role, path in _random_models(work / "models").items():
+            cmd += ["--image-model", f"{role}={path}"]
+    upload = _digit_photo(work / "digit.png")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+    log = open(out / "app.log", "w")  # noqa: SIM115 - closed below
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [*cmd, "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        startup = _wait_ready(url, proc, t0, args.timeout)
+        client = Client(url, verbose=False, download_files=str(work / "client"))
+        client.predict("test", None, None, 3, 0, api_name="/reconstruct")
+        first_answer = time.perf_counter() - t0
+        test3 = ("test", None, None, 3, 0)
+        up = ("upload", None, handle_file(str(upload)), 0, 0)
+        actions = {
+            "reconstruct (test digit)": lambda: client.predict(*test3, api_name="/reconstruct"),
+            "reconstruct (1300x1000 upload)": lambda: client.predict(*up, api_name="/reconstruct"),
+            "denoise": lambda: client.predict(*test3, 0.5, 0, api_name="/denoise"),
+            "super_resolve": lambda: client.predict(*test3, api_name="/super_resolve"),
+            "sample (64, vae)": lambda: client.predict("vae", 64, 1.0, 0, api_name="/sample"),
+            "interpolate (10 steps, slerp)": lambda: client.predict(
+                *test3, "test", None, None, 8, 0, "vae", 10, "slerp", api_name="/interpolate"
+            ),
+            "decode_latent": lambda: client.predict(0.3, -0.7, api_name="/decode_latent"),
+            "latent_pictures (page load)": lambda: client.predict(api_name="/latent_pictures"),
+        }
+        timings = {name: _time_calls(call, args.repeats) for name, call in actions.items()}
+        browser = _browser_clicks(url, args.repeats) if args.browser else None
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+    load = os.getloadavg()[0]
+    result = {
+        "models": args.models,
+        "startup_s": startup,
+        "first_answer_s": first_answer,
+        "actions": timings,
+        "browser_reconstruct_click": browser,
+        "load_average_1min": load,
+        "cpus": os.cpu_count(),
+    }
+    print(f"models: {args.models}   load average: {load:.2f} on {os.cpu_count()} CPUs")
+    print(f"start-up to ready (page served): {startup:6.2f} s")
+    print(f"start-up to first answer:        {first_answer:6.2f} s")
+    print(
+        f"{'action':34s} {'cold':>7s} {'median':>7s} {'max':>7s}   (s, {args.repeats} warm calls)"
+    )
+    for name, t in timings.items():
+        print(f"{name:34s} {t['cold_s']:7.3f} {t['median_s']:7.3f} {t['max_s']:7.3f}")
+    if browser:
+        print(
+            f"{'browser: click Reconstruct -> shown':34s} {'':7s} {browser['median_s']:7.3f} "
+            f"{browser['max_s']:7.3f}"
+        )
+    (out / "bench_app.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

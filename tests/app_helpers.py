@@ -1,0 +1,62 @@
+"""Models and servers for the app's tests and benchmark (no pytest fixtures here)."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from pathlib import Path
+
+import gen
+from gen.core import registry
+from gen.image.model import ImageConfig
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def debug_vae_2d_recipe() -> registry.Recipe:
+    """The debug VAE recipe with a 2-d latent (for the latent map)."""
+    base = registry.get_recipe("debug-mnist-vae")
+    model = ImageConfig(kind="vae", latent_dim=2, channels=4, hidden=32, binarize=True)
+    return dataclasses.replace(base, name="debug-mnist-vae-2d", model=model)
+
+
+def train_debug_image_models(root: Path, steps: int = 30) -> dict[str, Path]:
+    """Train one tiny model per Image-tab role into ``root``; role -> model directory."""
+    recipes = {
+        "ae": "debug-mnist-ae",
+        "vae": "debug-mnist-vae",
+        "dae": "debug-mnist-dae",
+        "sr": "debug-mnist-sr",
+        "vae2d": debug_vae_2d_recipe(),
+    }
+    return {
+        role: gen.train(rec, Path(root) / role, steps=steps, progress=False)
+        for role, rec in recipes.items()
+    }
+
+
+def shipped_architecture_models(root: Path) -> dict[str, Path]:
+    """Untrained models with the shipped recipes' architectures (for timing before training)."""
+    from apps.image_tab import DEFAULT_IMAGE_MODELS
+
+    out = {}
+    for role, name in DEFAULT_IMAGE_MODELS.items():
+        model = registry.build_model(registry.get_recipe(name).model)
+        out[role] = model.save_pretrained(Path(root) / name)
+    return out
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,322 @@
+"""The Gradio app: its API endpoints through gradio_client, and a person's view through Chromium.
+
+One server (tiny debug models, trained once for this module) serves every test. Browser tests
+drive Debian's chromium with Playwright and save screenshots under tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+
+
+from app_helpers import CHROMIUM, CHROMIUM_ARGS, free_port, train_debug_image_models  # noqa: E402
+
+from apps.app import build_demo, launch  # noqa: E402
+from apps.image_tab import DIGIT_PX, MAX_UPLOAD_MB, picture  # noqa: E402
+from gen.image.data import load_mnist  # noqa: E402
+
+pytestmark = [  # gradio's queue statistics use pandas options deprecated in pandas 3
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+ENDPOINTS = {
+    "/reconstruct",
+    "/denoise",
+    "/super_resolve",
+    "/sample",
+    "/interpolate",
+    "/decode_latent",
+    "/pick_latent",
+    "/latent_pictures",
+}
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def image_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return train_debug_image_models(tmp_path_factory.mktemp("app_models"), steps=20)
+
+
+@pytest.fixture(scope="module")
+def server(image_models, tmp_path_factory):
+    """(url, demo) of the app on a free port of 127.0.0.1; closed after the module."""
+    out = tmp_path_factory.mktemp("app_out")
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(out / "gradio_tmp"))
+    demo = build_demo(image_models, out)
+    port = free_port()
+    launch(demo, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", demo
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server, tmp_path_factory):
+    return gradio_client.Client(
+        server[0], verbose=False, download_files=str(tmp_path_factory.mktemp("client"))
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """Uploads: a large colour photo-like digit, a blank page, a non-image, an oversize file."""
+    root = tmp_path_factory.mktemp("uploads")
+    x, _ = load_mnist("test", 1)
+    digit = np.kron(x[0, 0].numpy(), np.ones((30, 30), np.float32))  # 840 x 840
+    page = np.zeros((1000, 1300), np.float32)
+    page[80:920, 300:1140] = digit
+    rgb = np.stack([220 - 200 * page, 210 - 190 * page, 190 - 170 * page], axis=-1)  # cream paper
+    out = {"digit": root / "digit.png", "blank": root / "blank.jpg", "text": root / "notes.png"}
+    Image.fromarray(rgb.astype(np.uint8)).save(out["digit"])
+    Image.new("RGB", (640, 480), "white").save(out["blank"])
+    out["text"].write_text("this is not an image")
+    out["huge"] = root / "huge.png"
+    with open(out["huge"], "wb") as f:  # a valid PNG header followed by 50 MB of padding
+        Image.new("L", (8, 8), 255).save(f, format="PNG")
+        f.write(b"\0" * (50 * 2**20))
+    return out
+
+
+def _image(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+# --------------------------------------------------------------------------- structure
+def test_every_event_has_an_api_name(server, client):
+    _, demo = server
+    named = [f for f in demo.fns.values() if f.fn is not None]
+    assert named and all(f.api_name for f in named)
+    api = client.view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == ENDPOINTS
+
+
+def test_picture_is_nearest_neighbour_dark_on_white():
+    x = np.zeros((28, 28), np.float32)
+    x[10:12, 5] = 1.0
+    p = picture(x)
+    assert p.shape == (DIGIT_PX, DIGIT_PX) and p.dtype == np.uint8
+    assert set(np.unique(p)) == {0, 255}  # no smoothing: ink is black, paper white
+    assert (p[80:96, 40:48] == 0).all() and p[0, 0] == 255
+
+
+def test_missing_models_are_explained_not_fatal(image_models, tmp_path):
+    spec = {**image_models, "sr": tmp_path / "nowhere", "vae2d": None}
+    demo = build_demo(spec, tmp_path)
+    names = {f.api_name for f in demo.fns.values() if f.fn is not None}
+    assert "super_resolve" not in names and "pick_latent" not in names
+    assert {"reconstruct", "denoise", "sample", "interpolate"} <= names
+    text = " ".join(str(getattr(b, "value", "")) for b in demo.blocks.values())
+    assert "Not available" in text and "nowhere" in text
+
+
+def test_command_line(capsys):
+    from apps.app import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    assert "--port" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="ROLE=NAME_OR_DIR"):
+        main(["--image-model", "vae"])
+
+
+# --------------------------------------------------------------------------- API
+TEST3 = ("test", None, None, 3, 0)  # the first test-set 3
+
+
+def test_reconstruct_test_digit_and_upload(client, files):
+    seen, ae, vae = client.predict(*TEST3, api_name="/reconstruct")
+    for p in (seen, ae, vae):
+        assert _image(p).shape == (DIGIT_PX, DIGIT_PX)
+    up = gradio_client.handle_file(str(files["digit"]))
+    seen_up, _, _ = client.predict("upload", None, up, 0, 0, api_name="/reconstruct")
+    mine = _image(seen_up)[::8, ::8] < 128  # back to 28x28 ink
+    x, _ = load_mnist("test", 1)
+    assert np.corrcoef(mine.ravel(), (x[0, 0].numpy() > 0.5).ravel())[0, 1] > 0.7
+
+
+def test_denoise_and_super_resolve(client):
+    seen, noisy, clean, note = client.predict(*TEST3, 0.6, 1, api_name="/denoise")
+    assert _image(noisy).shape == _image(clean).shape == (DIGIT_PX, DIGIT_PX)
+    assert "dB" in note
+    again = client.predict(*TEST3, 0.6, 1, api_name="/denoise")[1]
+    assert np.array_equal(_image(noisy), _image(again))  # the seed fixes the noise
+    _, low, bicubic, model, note = client.predict(*TEST3, api_name="/super_resolve")
+    assert {_image(p).shape for p in (low, bicubic, model)} == {(DIGIT_PX, DIGIT_PX)}
+    assert len(np.unique(_image(low)[::16, ::16])) > 2  # a grey 14x14 picture
+    assert "bicubic" in note
+
+
+def test_sample_interpolate_and_latent_points(client):
+    grid = _image(client.predict("vae", 16, 1.0, 0, api_name="/sample"))
+    assert grid.shape[0] == grid.shape[1] >= 4 * 28
+    strip = _image(
+        client.predict(*TEST3, "test", None, None, 8, 0, "vae", 6, "lerp", api_name="/interpolate")
+    )
+    assert strip.shape[1] > 5 * strip.shape[0]  # one row of 6 digits
+    z = _image(client.predict(0.5, -1.0, api_name="/decode_latent"))
+    assert z.shape == (DIGIT_PX, DIGIT_PX)
+    grid, scatter = client.predict(api_name="/latent_pictures")
+    assert _image(grid).shape[0] == _image(grid).shape[1] >= 10 * 28
+    assert _image(scatter).ndim == 3  # a colour plot
+
+
+@pytest.mark.parametrize(
+    ("args", "api_name", "message"),
+    [
+        (("draw", None, None, 3, 0), "/reconstruct", "Draw a digit"),
+        (("upload", None, None, 3, 0), "/reconstruct", "Upload an image"),
+        (("blank", "/reconstruct"), None, "no digit found"),
+        (("text", "/super_resolve"), None, "not a readable image"),
+        (("test", None, None, 3, 5000), "/reconstruct", "pick an example number"),
+        (("vae", 0, 1.0, 0), "/sample", "less than minimum"),
+        (("ae", 4, 1.0, 0), "/sample", "not in the list of choices"),
+    ],
+)
+def test_bad_input_gives_a_message_and_the_app_keeps_serving(
+    client, files, args, api_name, message
+):
+    if api_name is None:  # an upload
+        name, api_name = args
+        args = ("upload", None, gradio_client.handle_file(str(files[name])), 0, 0)
+    with pytest.raises(Exception, match=message):
+        client.predict(*args, api_name=api_name)
+    assert client.predict(*TEST3, api_name="/reconstruct")[0]  # still serving
+
+
+def test_oversize_upload_is_refused(client, files):
+    assert files["huge"].stat().st_size > MAX_UPLOAD_MB * 2**20
+    up = gradio_client.handle_file(str(files["huge"]))
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        client.predict("upload", None, up, 0, 0, api_name="/reconstruct")
+    assert client.predict(*TEST3, api_name="/reconstruct")[0]
+
+
+# --------------------------------------------------------------------------- browser
+@pytest.fixture(scope="module")
+def page(server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 900})
+        pg.set_default_timeout(30_000)
+        pg.goto(server[0])
+        pg.wait_for_selector("#reconstruct")
+        yield pg
+        browser.close()
+
+
+def _src(pg, elem_id: str) -> str:
+    """Wait until the image output ``elem_id`` shows a picture; its src."""
+    img = pg.locator(f"#{elem_id} img").first
+    img.wait_for(state="visible")
+    src = img.get_attribute("src")
+    assert src and ("/file=" in src or src.startswith("data:image"))
+    return src
+
+
+def _draw_seven(pg) -> None:
+    box = pg.locator("#main-sketch canvas").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    pts = [(-50, -80), (50, -80), (45, -60), (0, 90)]  # a 7 across the middle of the paper
+    pg.mouse.move(cx + pts[0][0], cy + pts[0][1])
+    pg.mouse.down()
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        for t in np.linspace(0, 1, 12)[1:]:
+            pg.mouse.move(cx + x0 + t * (x1 - x0), cy + y0 + t * (y1 - y0))
+    pg.mouse.up()
+
+
+def _tab(pg, within: str, name: str) -> None:
+    pg.locator(f"#{within} > .tab-wrapper").get_by_role("tab", name=name, exact=True).click()
+
+
+def test_browser_empty_sketch_shows_a_message(page):
+    page.click("#reconstruct")
+    toast = page.get_by_text("no digit found").or_(page.get_by_text("Draw a digit"))
+    toast.first.wait_for(state="visible")
+    page.screenshot(path=str(ARTIFACTS / "image-error.png"))
+
+
+def test_browser_draw_reconstruct_denoise_super_resolve(page):
+    _tab(page, "image-sections", "Your digit")
+    _draw_seven(page)
+    page.click("#reconstruct")
+    _src(page, "rec-ae")
+    _src(page, "rec-vae")
+    _src(page, "seen")
+    page.click("#denoise")
+    _src(page, "denoised")
+    page.click("#super-resolve")
+    _src(page, "sr-model")
+    page.screenshot(path=str(ARTIFACTS / "image-your-digit.png"), full_page=True)
+
+
+def test_browser_upload(page, files):
+    from playwright.sync_api import expect
+
+    _tab(page, "image-sections", "Your digit")
+    _tab(page, "main-tabs", "Upload")
+    page.locator("#main-upload input[type=file]").set_input_files(str(files["digit"]))
+    page.locator("#main-upload img").first.wait_for(state="visible")
+    before = page.locator("#seen img").first.get_attribute("src")
+    page.click("#reconstruct")
+    expect(page.locator("#seen img").first).not_to_have_attribute("src", before or "")
+    _src(page, "rec-vae")
+    page.screenshot(path=str(ARTIFACTS / "image-upload.png"), full_page=True)
+
+
+def test_browser_oversize_upload_shows_a_message(page, files):
+    _tab(page, "image-sections", "Your digit")
+    _tab(page, "main-tabs", "Upload")
+    page.locator("#main-upload input[type=file]").set_input_files(str(files["huge"]))
+    page.get_by_text("exceed the maximum allowed size").first.wait_for(state="visible")
+    page.screenshot(path=str(ARTIFACTS / "image-oversize-upload.png"))
+
+
+def test_browser_sample_interpolate_latent_map(page):
+    from playwright.sync_api import expect
+
+    _tab(page, "image-sections", "Sample")
+    page.click("#sample")
+    _src(page, "samples")
+    page.screenshot(path=str(ARTIFACTS / "image-sample.png"), full_page=True)
+
+    _tab(page, "image-sections", "Interpolate")
+    page.click("#interpolate")
+    _src(page, "strip")
+    page.screenshot(path=str(ARTIFACTS / "image-interpolate.png"), full_page=True)
+
+    _tab(page, "image-sections", "Latent map")
+    _src(page, "latent-scatter")
+    grid = page.locator("#latent-map img").first
+    grid.wait_for(state="visible")
+    grid.click(position={"x": 6, "y": 6})  # the top-left cell: z1 lowest, z2 highest
+    _src(page, "latent-digit")
+    z1 = page.locator("#z1 input[type=number]").first
+    expect(z1).not_to_have_value("0")
+    assert float(z1.input_value()) < -1.0
+    assert float(page.locator("#z2 input[type=number]").first.input_value()) > 1.0
+    page.screenshot(path=str(ARTIFACTS / "image-latent-map.png"), full_page=True)
+
+
+def test_browser_screenshots_of_every_tab(page):
+    tabs = page.locator("#heads > .tab-wrapper").get_by_role("tab")
+    names = [tabs.nth(i).inner_text().strip() for i in range(tabs.count())]
+    assert "Image" in names
+    for name in names:
+        _tab(page, "heads", name)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / f"tab-{name.lower()}.png"), full_page=True)
