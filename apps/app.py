@@ -22,6 +22,7 @@ from apps.image_tab import (
     image_tab,
     load_image_models,
 )
+from apps.music_tab import DEFAULT_MUSIC_MODELS, load_music_models, music_tab
 from gen.core.errors import GenError
 
 HOST = "127.0.0.1"
@@ -31,7 +32,9 @@ CSS = """
 """
 INTRO = """\
 # gen: autoencoders and VAEs
-Draw or upload a digit and watch the models encode, denoise, enlarge, sample and interpolate.
+**Image**: draw or upload a digit and watch the models encode, denoise, enlarge, sample and
+interpolate. **Music**: pick or upload melodies, then reconstruct, sample, interpolate and
+listen, with MIDI downloads.
 Every button is also an API endpoint: see "Use via API" at the bottom of the page.
 """
 
@@ -49,18 +52,24 @@ def use_temp_dir(out_dir: str | Path) -> Path:
 def build_demo(
     image_models: Mapping[str, str | Path | None] | None = None,
     out_dir: str | Path = DEFAULT_OUT,
+    music_models: Mapping[str, str | Path | None] | None = None,
 ) -> gr.Blocks:
     """The app as a Gradio Blocks object, with every model loaded once, here.
 
     ``image_models`` maps the Image tab's roles (ae, vae, dae, sr, vae2d) to shipped model
     names or save_pretrained directories; missing roles take ``DEFAULT_IMAGE_MODELS``.
     ``out_dir`` receives the app's own files (latent scatter, Gradio's cache).
+    ``music_models`` maps the Music tab's roles ("2-bar", "16-bar") the same way; missing
+    roles take ``DEFAULT_MUSIC_MODELS``.
     """
     out = Path(out_dir)
     use_temp_dir(out)
     images = load_image_models(image_models)
     for role, why in images.missing.items():
         print(f"warning: the {ROLES[role][2]} is not available: {why}", file=sys.stderr)
+    melodies = load_music_models(music_models)
+    for role, why in melodies.missing.items():
+        print(f"warning: the {role} music model is not available: {why}", file=sys.stderr)
     with gr.Blocks(
         title="gen: autoencoders and VAEs",
         analytics_enabled=False,
@@ -70,14 +79,18 @@ def build_demo(
         with gr.Tabs(elem_id="heads"):
             with gr.Tab("Image", id="image"):
                 image_tab(images, out / "image")
-            # The Music tab goes here, built the same way from the music API:
-            #     with gr.Tab("Music", id="music"):
-            #         music_tab(load_music_models(music_models), out / "music")
+            with gr.Tab("Music", id="music"):
+                music_tab(melodies, out / "music")
     return demo
 
 
-def launch(demo: gr.Blocks, port: int = 7860, share: bool = False, block: bool = True) -> gr.Blocks:
+def launch(
+    demo: gr.Blocks, port: int = 7860, share: bool = False, block: bool = True,
+    out_dir: str | Path | None = None,
+) -> gr.Blocks:
     """Serve ``demo`` on 127.0.0.1:``port`` (a public share link only if ``share``).
+
+    ``out_dir``: the folder given to ``build_demo``; the files it returns are served from there.
 
     Uploads over MAX_UPLOAD_MB are refused by the server itself. ``block=False`` returns once
     the server is up (tests, benchmarks); call ``demo.close()`` to stop it.
@@ -93,16 +106,17 @@ def launch(demo: gr.Blocks, port: int = 7860, share: bool = False, block: bool =
         css=CSS,
         show_error=False,
         quiet=not block,
+        allowed_paths=[str(out_dir)] if out_dir is not None else None,
     )
     return demo
 
 
-def _role_spec(items: Sequence[str]) -> dict[str, str]:
+def _role_spec(items: Sequence[str], flag: str = "--image-model") -> dict[str, str]:
     spec: dict[str, str] = {}
     for item in items:
         role, sep, name = item.partition("=")
         if not sep or not role or not name:
-            raise SystemExit(f"--image-model takes ROLE=NAME_OR_DIR, got {item!r}")
+            raise SystemExit(f"{flag} takes ROLE=NAME_OR_DIR, got {item!r}")
         spec[role] = name
     return spec
 
@@ -120,13 +134,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="ROLE=NAME_OR_DIR",
         help=f"use another model for a role; roles and defaults: {DEFAULT_IMAGE_MODELS}",
     )
+    p.add_argument(
+        "--music-model",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME_OR_DIR",
+        help=f"use another model for a role; roles and defaults: {DEFAULT_MUSIC_MODELS}",
+    )
     args = p.parse_args(argv)
     try:
-        demo = build_demo(_role_spec(args.image_model), args.out)
+        demo = build_demo(
+            _role_spec(args.image_model),
+            args.out,
+            _role_spec(args.music_model, "--music-model"),
+        )
     except GenError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(1) from e
-    launch(demo, port=args.port, share=args.share)
+    launch(demo, port=args.port, share=args.share, out_dir=args.out)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def server(image_models, tmp_path_factory):
     """(url, demo) of the app on a free port of 127.0.0.1; closed after the module."""
     out = tmp_path_factory.mktemp("app_out")
     os.environ.setdefault("GRADIO_TEMP_DIR", str(out / "gradio_tmp"))
-    demo = build_demo(image_models, out)
+    demo = build_demo(image_models, out, {"2-bar": None, "16-bar": None})  # music: own tests
     port = free_port()
     launch(demo, port=port, block=False)
     yield f"http://127.0.0.1:{port}/", demo
@@ -316,7 +316,7 @@ def test_browser_screenshots_of_every_tab(page):
     tabs = page.locator("#heads > .tab-wrapper").get_by_role("tab")
     names = [tabs.nth(i).inner_text().strip() for i in range(tabs.count())]
     assert "Image" in names
-    for name in names:
+    for name in [n for n in names if n != "Music"]:  # tests/test_app_music.py shoots Music
         _tab(page, "heads", name)
         page.wait_for_timeout(300)
         page.screenshot(path=str(ARTIFACTS / f"tab-{name.lower()}.png"), full_page=True)

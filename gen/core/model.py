@@ -137,7 +137,11 @@ class LatentModel(nn.Module):
         z = self.encode(corners)
         if z.shape[0] != 4:
             raise GenError(f"grid needs exactly 4 corner examples, got {z.shape[0]}")
-        return self.decode(grid(z, rows, cols, method).reshape(rows * cols, -1), temperature=1e-6)
+        try:
+            zs = grid(z, rows, cols, method)
+        except ValueError as e:  # rows or cols < 2, unknown method
+            raise GenError(f"grid: {e}") from e
+        return self.decode(zs.reshape(rows * cols, -1), temperature=1e-6)
 
     # ------------------------------------------------------------- persistence
     def save_pretrained(

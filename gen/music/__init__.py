@@ -17,14 +17,17 @@ from gen.music.convert import (
     melody_window,
     melody_windows,
     to_midi,
+    to_midi_zip,
 )
 from gen.music.data import load_windows, prepare_corpus, prepare_midi
 from gen.music.evaluate import evaluate_music
+from gen.music.examples import load_examples
 from gen.music.model import MusicConfig, MusicVAE
-from gen.music.render import plot_pianoroll, render_audio
+from gen.music.render import pianoroll_image, plot_pianoroll, render_audio
 
 __all__ = [
     "ExtractionOptions", "MelodyConverter", "MusicConfig", "MusicVAE", "evaluate_music",
     "extract_file", "load_windows", "melody_window", "melody_windows", "plot_pianoroll",
-    "prepare_corpus", "prepare_midi", "render_audio", "to_midi",
+    "load_examples", "pianoroll_image", "prepare_corpus", "prepare_midi", "render_audio",
+    "to_midi", "to_midi_zip",
 ]

@@ -14,6 +14,7 @@ Heavy libraries (note_seq, pretty_midi) are imported inside the functions that n
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -433,6 +434,33 @@ def to_midi(
     else:
         pm = tokens_to_pretty_midi(tokens_or_melodies, bpm, program, gap_bars)
     pm.write(str(path))
+    return path
+
+
+def to_midi_zip(
+    melodies: Any, path: str | Path, names: Sequence[str], bpm: float = 120.0, program: int = 0
+) -> Path:
+    """Write one MIDI file per melody (N, T) into a zip archive at ``path``.
+
+    ``names`` (N,) become the member names ``<name>.mid``; they are reduced to safe file
+    names, so a user's text never becomes a path.
+    """
+    import io
+    import zipfile
+
+    mels = as_melody_list(melodies)
+    if len(names) != len(mels):
+        raise GenError(f"names: got {len(names)} for {len(mels)} melodies")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for i, (mel, name) in enumerate(zip(mels, names)):
+            buf = io.BytesIO()
+            tokens_to_pretty_midi(mel, bpm, program, 0).write(buf)
+            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("._") or f"melody_{i:02d}"
+            z.writestr(f"{safe}.mid", buf.getvalue())
+    tmp.replace(path)
     return path
 
 

@@ -8,16 +8,20 @@ soundfile (16-bit PCM), or the standard library's ``wave`` when soundfile is abs
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gen.core.errors import GenError
-from gen.music.tokens import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, tokens_to_notes
+from gen.music.tokens import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, pitch_name, tokens_to_notes
 
 SAMPLE_RATE = 44100
+ROLL_W = 1200  # piano rolls: pixels for one row of panels
+ROLL_NOTE = (59, 110, 168)  # colour of the notes
 
 
 class SineFallbackWarning(UserWarning):
@@ -123,50 +127,86 @@ def render_audio(source: Any, path: str | Path, bpm: float = 120.0, program: int
     return write_wav(path, audio, sample_rate)
 
 
-def plot_pianoroll(melodies: Any, path: str | Path, titles: list[str] | None = None,
-                   cols: int = 1) -> Path:
-    """Piano roll of melodies (N, T) as a PNG: one panel per melody, bar lines dotted."""
-    import matplotlib
+def _font(size: int) -> Any:
+    from PIL import ImageFont
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def pianoroll_image(
+    melodies: Any, titles: Sequence[str] | None = None, cols: int = 1
+) -> np.ndarray:
+    """Melodies (N, T) -> an RGB piano-roll picture (H, W, 3) uint8, one panel per melody.
+
+    Panels run row by row, ``cols`` per row, each titled, with bar lines (dark), beat lines
+    (light) and the Cs labelled; all panels share one pitch range. Notes come from
+    ``gen.music.tokens.tokens_to_notes``; drawing with PIL takes milliseconds where a
+    matplotlib figure of 16 panels takes seconds, so the app and the CLI share this one.
+    """
+    from PIL import Image, ImageDraw
 
     from gen.music.convert import as_melody_list
 
-    mels = as_melody_list(melodies)
+    mels = [np.asarray(m).reshape(-1) for m in as_melody_list(melodies)]
     if titles is not None and len(titles) != len(mels):
         raise GenError(f"titles: got {len(titles)} for {len(mels)} melodies")
-    n = len(mels)
-    cols = max(1, min(cols, n))
-    rows = (n + cols - 1) // cols
-    all_notes = [tokens_to_notes(m) for m in mels]
-    pitches = [p for notes in all_notes for p, _, _ in notes] or [60]
+    if not mels:
+        raise GenError("no melodies to draw")
+    n, steps = len(mels), len(mels[0])
+    notes = [tokens_to_notes(m) for m in mels]
+    pitches = [p for ns in notes for p, _, _ in ns] or [60]
     lo, hi = max(MIN_PITCH, min(pitches) - 2), min(MAX_PITCH, max(pitches) + 2)
-    width = max(4.0, min(16.0, len(mels[0]) / 8))
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, 1.6 * rows + 0.4),
-                             squeeze=False, sharey=True)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.axis("off")
-            continue
-        for p, s, e in all_notes[i]:
-            ax.add_patch(plt.Rectangle((s, p - 0.4), e - s, 0.8, color="#3b6ea8"))
-        T = len(mels[i])
-        for b in range(0, T + 1, STEPS_PER_BAR):
-            ax.axvline(b, color="0.6", lw=0.6, ls=":")
-        ax.set_xlim(0, T)
-        ax.set_ylim(lo - 0.5, hi + 0.5)
-        ax.set_xticks(range(0, T + 1, STEPS_PER_BAR))
-        ax.set_xticklabels([str(b // STEPS_PER_BAR + 1) for b in range(0, T + 1, STEPS_PER_BAR)],
-                           fontsize=7)
-        ax.tick_params(axis="y", labelsize=7)
+    cols = max(1, min(cols, n))
+    rows = math.ceil(n / cols)
+    sw = max(1, min(12, (ROLL_W // cols) // steps))  # pixels per 16th-note step
+    ph = max(2, min(6, 120 // (hi - lo + 1)))  # pixels per semitone
+    pw, pht = steps * sw, (hi - lo + 1) * ph
+    left, top, gap = 30, 16, 10  # pitch labels, title line, space between panels
+    width = left + cols * pw + (cols - 1) * gap + gap
+    height = rows * (top + pht + gap) + gap
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    font = _font(11)
+    for i, (mel_notes, _) in enumerate(zip(notes, mels)):
+        r, c = divmod(i, cols)
+        x0 = left + c * (pw + gap)
+        y0 = gap + r * (top + pht + gap) + top
+        draw.rectangle([x0, y0, x0 + pw - 1, y0 + pht - 1], fill=(250, 250, 250))
+        for p in range(lo, hi + 1):
+            if p % 12 == 0:  # a faint line through every C, labelled on the left
+                y = y0 + (hi - p) * ph + ph // 2
+                draw.line([x0, y, x0 + pw - 1, y], fill=(232, 232, 232))
+                if c == 0:
+                    draw.text((x0 - 4, y), pitch_name(p), fill=(110, 110, 110), font=font,
+                              anchor="rm")
+        for s in range(0, steps + 1, 4):
+            x = min(x0 + s * sw, x0 + pw - 1)
+            bar = s % STEPS_PER_BAR == 0
+            if bar or sw >= 3:
+                draw.line([x, y0, x, y0 + pht - 1], fill=(165, 165, 165) if bar else (228,) * 3)
+        for p, s, e in mel_notes:
+            y = y0 + (hi - p) * ph
+            x_end = x0 + e * sw - 1 - (1 if sw >= 3 else 0)  # a gap shows repeated notes
+            draw.rectangle([x0 + s * sw, y, max(x0 + s * sw, x_end), y + ph - 1], fill=ROLL_NOTE)
         if titles:
-            ax.set_title(titles[i], fontsize=8, loc="left")
-    fig.supxlabel("bar", fontsize=8)
-    fig.supylabel("MIDI pitch", fontsize=8)
-    fig.tight_layout()
+            title = str(titles[i])
+            max_chars = max(4, pw // 6)
+            title = title if len(title) <= max_chars else title[: max_chars - 1] + "…"
+            draw.text((x0, y0 - 3), title, fill=(30, 30, 30), font=font, anchor="ld")
+    return np.asarray(img)
+
+
+def plot_pianoroll(melodies: Any, path: str | Path, titles: Sequence[str] | None = None,
+                   cols: int = 1) -> Path:
+    """Piano roll of melodies (N, T) as a PNG file (see ``pianoroll_image``)."""
+    from PIL import Image
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    tmp = path.with_name(f".{path.name}.tmp")
+    Image.fromarray(pianoroll_image(melodies, titles, cols)).save(tmp, format="PNG")
+    tmp.replace(path)
     return path
