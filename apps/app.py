@@ -15,13 +15,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from apps.image_tab import (
-    DEFAULT_IMAGE_MODELS,
-    MAX_UPLOAD_MB,
-    ROLES,
-    image_tab,
-    load_image_models,
-)
+from apps.common import MAX_UPLOAD_MB
+from apps.image_tab import DEFAULT_IMAGE_MODELS, ROLES, image_tab, load_image_models
 from apps.music_tab import DEFAULT_MUSIC_MODELS, load_music_models, music_tab
 from gen.core.errors import GenError
 

@@ -11,11 +11,10 @@ its own seeded generator, so concurrent users do not share state.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 from PIL import Image
 
 import gen
+from apps.common import MAX_UPLOAD_MB, user_errors
 from gen.core.errors import GenError
 from gen.image.data import load_mnist
 from gen.image.evaluate import codes, psnr
@@ -50,7 +50,6 @@ ROLES: dict[str, tuple[str, int | None, str]] = {
     "sr": ("sr", None, "super-resolution model"),
     "vae2d": ("vae", 2, "2-d VAE"),
 }
-MAX_UPLOAD_MB = 10  # uploads above this are refused (also enforced by launch's max_file_size)
 SOURCES = [("Draw", "draw"), ("Upload", "upload"), ("Test set", "test")]
 DIGIT_PX = 224  # single 28x28 digits are shown 8x larger, nearest neighbour
 GRID_PX = 600  # longest side of grids and strips
@@ -384,19 +383,6 @@ class ImageActions:
 
 
 # --------------------------------------------------------------------------- widgets
-def _user_errors(fn: Callable) -> Callable:
-    """Show a library GenError as a plain message in the app (gr.Error) instead of a crash."""
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GenError as e:
-            raise gr.Error(str(e)) from e
-
-    return run
-
-
 def _plain_upload_errors(image: gr.Image) -> gr.Image:
     """Make this one ``gr.Image`` report a file PIL cannot open as a plain message (gr.Error).
 
@@ -505,7 +491,7 @@ def image_tab(models: ImageModels, out_dir: str | Path) -> ImageActions:
     handlers object (useful for tests and benchmarks).
     """
     act = ImageActions(models, out_dir)
-    ui = _user_errors
+    ui = user_errors
     vaes = [
         (f"VAE {models.models[r].latent_dim}-d ({models.sources[r]})", r)
         for r in ("vae", "vae2d")

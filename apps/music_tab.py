@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ import gradio as gr
 import numpy as np
 
 import gen
-from apps.image_tab import MAX_UPLOAD_MB
+from apps.common import MAX_UPLOAD_MB, user_errors
 from gen.core.errors import GenError
 from gen.music import MusicVAE, extract_file, render_audio, to_midi, to_midi_zip
 from gen.music.convert import MIDI_SUFFIXES, ExtractionReport
@@ -463,19 +463,6 @@ def _md(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- widgets
-def _user_errors(fn: Callable) -> Callable:
-    """Show a library GenError as a plain message in the app (gr.Error) instead of a crash."""
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GenError as e:
-            raise gr.Error(str(e)) from e
-
-    return run
-
-
 def melody_input(slot: str, act: MusicActions, role: str | None) -> tuple[list, gr.Markdown]:
     """A melody chooser: Example / Upload MIDI sub-tabs over a hidden source value.
 
@@ -541,7 +528,7 @@ def music_tab(models: MusicModels, out_dir: str | Path) -> MusicActions:
     why. Returns the handlers object (useful for tests and benchmarks).
     """
     act = MusicActions(models, out_dir)
-    ui = _user_errors
+    ui = user_errors
     roles = [r for r in ROLES if models.has(r)]
     gr.Markdown(INTRO)
     if models.missing:

@@ -21,7 +21,8 @@ gradio_client = pytest.importorskip("gradio_client")
 from app_helpers import CHROMIUM, CHROMIUM_ARGS, free_port, train_debug_image_models  # noqa: E402
 
 from apps.app import build_demo, launch  # noqa: E402
-from apps.image_tab import DIGIT_PX, MAX_UPLOAD_MB, picture  # noqa: E402
+from apps.common import MAX_UPLOAD_MB  # noqa: E402
+from apps.image_tab import DIGIT_PX, picture  # noqa: E402
 from gen.image.data import load_mnist  # noqa: E402
 
 pytestmark = [  # gradio's queue statistics use pandas options deprecated in pandas 3

@@ -27,7 +27,7 @@ from music_fixtures import build_corpus_dataset, scale_melody, write_midi  # noq
 
 import gen  # noqa: E402
 from apps.app import build_demo, launch  # noqa: E402
-from apps.image_tab import MAX_UPLOAD_MB  # noqa: E402
+from apps.common import MAX_UPLOAD_MB  # noqa: E402
 from gen.core.errors import DataError  # noqa: E402
 from gen.music.examples import load_examples  # noqa: E402
 from gen.music.render import ROLL_NOTE, pianoroll_image  # noqa: E402
