@@ -296,7 +296,6 @@ class Trainer:
                 self._log(
                     {
                         "step": self.step,
-            "train_seconds": round(self.train_seconds(), 2),
                         "split": "train",
                         "lr": lr,
                         "grad_norm": float(gnorm),
