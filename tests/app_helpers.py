@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import gen
@@ -60,3 +63,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_app(
+    image_models: Mapping[str, object], music_models: Mapping[str, object], out: Path
+) -> Iterator[tuple[str, object]]:
+    """Serve ``build_demo(image_models, out, music_models)`` on a free 127.0.0.1 port.
+
+    Yields (url, demo); the server is closed on exit.
+    """
+    from apps.app import build_demo, launch
+
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(out / "gradio_tmp"))
+    demo = build_demo(image_models, out, music_models)
+    port = free_port()
+    launch(demo, port=port, block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/", demo
+    finally:
+        demo.close()

@@ -6,7 +6,6 @@ drive Debian's chromium with Playwright and save screenshots under tests/artifac
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -18,9 +17,9 @@ pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 
-from app_helpers import CHROMIUM, CHROMIUM_ARGS, free_port, train_debug_image_models  # noqa: E402
+from app_helpers import CHROMIUM, CHROMIUM_ARGS, running_app, train_debug_image_models  # noqa: E402
 
-from apps.app import build_demo, launch  # noqa: E402
+from apps.app import build_demo  # noqa: E402
 from apps.common import MAX_UPLOAD_MB  # noqa: E402
 from apps.image_tab import DIGIT_PX, picture  # noqa: E402
 from gen.image.data import load_mnist  # noqa: E402
@@ -52,12 +51,9 @@ def image_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def server(image_models, tmp_path_factory):
     """(url, demo) of the app on a free port of 127.0.0.1; closed after the module."""
     out = tmp_path_factory.mktemp("app_out")
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(out / "gradio_tmp"))
-    demo = build_demo(image_models, out, {"2-bar": None, "16-bar": None})  # music: own tests
-    port = free_port()
-    launch(demo, port=port, block=False)
-    yield f"http://127.0.0.1:{port}/", demo
-    demo.close()
+    # music has its own tests (tests/test_app_music.py)
+    with running_app(image_models, {"2-bar": None, "16-bar": None}, out) as (url, demo):
+        yield url, demo
 
 
 @pytest.fixture(scope="module")

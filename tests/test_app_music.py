@@ -22,11 +22,11 @@ pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 pretty_midi = pytest.importorskip("pretty_midi")
 
-from app_helpers import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from app_helpers import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
 from music_fixtures import build_corpus_dataset, scale_melody, write_midi  # noqa: E402
 
 import gen  # noqa: E402
-from apps.app import build_demo, launch  # noqa: E402
+from apps.app import build_demo  # noqa: E402
 from apps.common import MAX_UPLOAD_MB  # noqa: E402
 from gen.core.errors import DataError  # noqa: E402
 from gen.music.examples import load_examples  # noqa: E402
@@ -105,12 +105,8 @@ def music_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def server(music_models, tmp_path_factory):
     """(url, demo, out_dir) of the app on a free port of 127.0.0.1; closed after the module."""
     out = tmp_path_factory.mktemp("music_app_out")
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(out / "gradio_tmp"))
-    demo = build_demo(IMAGE_OFF, out, music_models)
-    port = free_port()
-    launch(demo, port=port, block=False)
-    yield f"http://127.0.0.1:{port}/", demo, out
-    demo.close()
+    with running_app(IMAGE_OFF, music_models, out) as (url, demo):
+        yield url, demo, out
 
 
 @pytest.fixture(scope="module")
