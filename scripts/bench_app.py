@@ -2,6 +2,7 @@
 
     python scripts/bench_app.py                   # the shipped models
     python scripts/bench_app.py --models random   # shipped architectures, untrained weights
+    python scripts/bench_app.py --music-model 2-bar=runs/x/model   # a model not yet shipped
 
 Starts ``python -m apps.app`` in a subprocess on a free port of 127.0.0.1 and reports:
 - ``startup_s``: from the process start to the first HTTP 200 of the page;
@@ -39,19 +40,71 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _random_models(root: Path) -> dict[str, str]:
+def _random_models(root: Path, defaults: dict[str, str]) -> dict[str, str]:
     """Untrained models with the shipped recipes' architectures (same compute as shipped)."""
     import torch
 
-    from apps.image_tab import DEFAULT_IMAGE_MODELS
     from gen.core import registry
 
     torch.manual_seed(0)  # the same weights every run, so a second run finds its caches
     out = {}
-    for role, name in DEFAULT_IMAGE_MODELS.items():
+    for role, name in defaults.items():
         model = registry.build_model(registry.get_recipe(name).model)
         out[role] = str(model.save_pretrained(root / name))
     return out
+
+
+def _tune_midi(path: Path) -> Path:
+    """A 16-bar held-out example written as a MIDI file (a realistic upload)."""
+    from gen.music import load_examples, to_midi
+
+    return to_midi(load_examples(16)[0][1], path)
+
+
+def _music_actions(client, upload: Path) -> dict:  # noqa: ANN001
+    """The Music tab's actions on both models, as the browser sends them."""
+    from gradio_client import handle_file
+
+    from gen.music import load_examples
+
+    def ex(bars: int, i: int) -> tuple:
+        return ("example", load_examples(bars)[i][0], None, None)
+
+    a2, b2, c2, d2 = (ex(2, i) for i in range(4))
+    a16, b16, c16, d16 = (ex(16, i) for i in range(4))
+    up = ("upload", None, handle_file(str(upload)), 3)
+
+    def then_audio(call):  # noqa: ANN001, ANN202 - a result, then its audio (as the page does)
+        return lambda: (call(), client.predict(120, api_name="/music_audio"))
+
+    return {
+        "music: windows of a 16-bar upload": lambda: client.predict(
+            "2-bar", handle_file(str(upload)), api_name="/music_windows_a"),
+        "music: reconstruct 2-bar (upload)": lambda: client.predict(
+            "2-bar", *up, 120, api_name="/music_reconstruct"),
+        "music: reconstruct 2-bar": lambda: client.predict(
+            "2-bar", *a2, 120, api_name="/music_reconstruct"),
+        "music: reconstruct 16-bar": lambda: client.predict(
+            "16-bar", *a16, 120, api_name="/music_reconstruct"),
+        "music: sample 4 x 2-bar": lambda: client.predict(
+            "2-bar", 4, 0.5, 0, 120, api_name="/music_sample"),
+        "music: sample 4 x 16-bar": lambda: client.predict(
+            "16-bar", 4, 0.5, 0, 120, api_name="/music_sample"),
+        "music: interpolate 2-bar, 8 steps": lambda: client.predict(
+            "2-bar", *a2, *b2, 8, 120, api_name="/music_interpolate"),
+        "music: interpolate 16-bar, 5 steps": lambda: client.predict(
+            "16-bar", *a16, *b16, 5, 120, api_name="/music_interpolate"),
+        "music: grid 2-bar, 5x5": lambda: client.predict(
+            "2-bar", *a2, *b2, *c2, *d2, 5, 120, api_name="/music_grid"),
+        "music: grid 16-bar, 3x3": lambda: client.predict(
+            "16-bar", *a16, *b16, *c16, *d16, 3, 120, api_name="/music_grid"),
+        "music: 2-bar interpolation + audio": then_audio(lambda: client.predict(
+            "2-bar", *a2, *b2, 8, 120, api_name="/music_interpolate")),
+        "music: 16-bar interpolation + audio": then_audio(lambda: client.predict(
+            "16-bar", *a16, *b16, 5, 120, api_name="/music_interpolate")),
+        "music: audio of a 3x3 16-bar grid": then_audio(lambda: client.predict(
+            "16-bar", *a16, *b16, *c16, *d16, 3, 120, api_name="/music_grid")),
+    }
 
 
 def _digit_photo(path: Path) -> Path:
@@ -131,6 +184,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", default=str(ROOT / "out" / "bench"))
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for start-up")
     p.add_argument("--browser", action="store_true", help="also time clicks in Chromium")
+    p.add_argument("--music-model", action="append", default=[], metavar="ROLE=PATH",
+                   help="use this music model for ROLE (2-bar or 16-bar); repeatable")
+    p.add_argument("--no-music", action="store_true", help="time the Image tab only")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from gradio_client import Client, handle_file
@@ -140,9 +196,17 @@ def main(argv: list[str] | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="work_", dir=out))
     cmd = [sys.executable, "-m", "apps.app", "--out", str(out / "app")]  # kept: its caches
     if args.models == "random":
-        for role, path in _random_models(work / "models").items():
+        from apps.image_tab import DEFAULT_IMAGE_MODELS
+        from apps.music_tab import DEFAULT_MUSIC_MODELS
+
+        for role, path in _random_models(work / "models", DEFAULT_IMAGE_MODELS).items():
             cmd += ["--image-model", f"{role}={path}"]
+        for role, path in _random_models(work / "models", DEFAULT_MUSIC_MODELS).items():
+            cmd += ["--music-model", f"{role}={path}"]
+    for spec in args.music_model:
+        cmd += ["--music-model", spec]
     upload = _digit_photo(work / "digit.png")
+    tune = _tune_midi(work / "tune.mid")
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
@@ -170,6 +234,8 @@ def main(argv: list[str] | None = None) -> dict:
             "decode_latent": lambda: client.predict(0.3, -0.7, api_name="/decode_latent"),
             "latent_pictures (page load)": lambda: client.predict(api_name="/latent_pictures"),
         }
+        if not args.no_music:
+            actions.update(_music_actions(client, tune))
         timings = {name: _time_calls(call, args.repeats) for name, call in actions.items()}
         browser = _browser_clicks(url, args.repeats) if args.browser else None
     finally:
@@ -194,13 +260,13 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"start-up to ready (page served): {startup:6.2f} s")
     print(f"start-up to first answer:        {first_answer:6.2f} s")
     print(
-        f"{'action':34s} {'cold':>7s} {'median':>7s} {'max':>7s}   (s, {args.repeats} warm calls)"
+        f"{'action':38s} {'cold':>7s} {'median':>7s} {'max':>7s}   (s, {args.repeats} warm calls)"
     )
     for name, t in timings.items():
-        print(f"{name:34s} {t['cold_s']:7.3f} {t['median_s']:7.3f} {t['max_s']:7.3f}")
+        print(f"{name:38s} {t['cold_s']:7.3f} {t['median_s']:7.3f} {t['max_s']:7.3f}")
     if browser:
         print(
-            f"{'browser: click Reconstruct -> shown':34s} {'':7s} {browser['median_s']:7.3f} "
+            f"{'browser: click Reconstruct -> shown':38s} {'':7s} {browser['median_s']:7.3f} "
             f"{browser['max_s']:7.3f}"
         )
     (out / "bench_app.json").write_text(json.dumps(result, indent=2))

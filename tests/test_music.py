@@ -474,9 +474,25 @@ def test_cli_eval_writes_card(tiny_model, corpus_dataset, tmp_path):
     assert {"tf_accuracy", "sampled_accuracy", "kl_bits", "interp_rank_corr"} <= set(res)
     assert "## Held-out results" in (tmp_path / "e" / "card.md").read_text()
     shipped = {p.name for p in (tmp_path / "ship").iterdir()}
-    assert shipped == {"config.json", "model.safetensors", "card.md", "samples.png"}
-    assert "# tiny-mel" in (tmp_path / "ship" / "card.md").read_text()
-    assert isinstance(gen.load(tmp_path / "ship"), MusicVAE)
+    assert shipped == {"config.json", "model.safetensors", "card.md", "samples.png", "eval.json"}
+    card = (tmp_path / "ship" / "card.md").read_text()
+    assert "# tiny-mel" in card and "shipped float16 weights" in card
+    assert "--ship gen/pretrained/tiny-mel" in card  # the reproduction command
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "ship" / "model.safetensors"), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
+    # the shipped numbers are those of the shipped weights
+    shipped_model = gen.load(tmp_path / "ship")
+    assert isinstance(shipped_model, MusicVAE)
+    from gen.music.evaluate import evaluate_music
+
+    again = evaluate_music(shipped_model, load_windows(corpus_dataset, 2, "test"), pairs=0,
+                           verbose=False)
+    ship_res = json.loads((tmp_path / "ship" / "eval.json").read_text())
+    assert ship_res["float16"] is True
+    assert again["sampled_accuracy"] == ship_res["sampled_accuracy"]
+    assert again["tf_accuracy"] == ship_res["tf_accuracy"]
 
 
 def test_cli_prepare_small_collection(tmp_path, capsys):

@@ -12,6 +12,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate a model on held-out windows; write eval.json + card.md, optionally ship it."""
+    import torch
+
     from gen.music.data import load_windows, resolve_dataset
     from gen.music.evaluate import evaluate_music, make_card
 
@@ -239,11 +242,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.limit_windows and len(wins) > args.limit_windows:
         rng = np.random.default_rng(0)
         wins = wins[np.sort(rng.choice(len(wins), args.limit_windows, replace=False))]
+    if args.ship:  # evaluate exactly the weights that ship: float16, loaded back as float32
+        with torch.no_grad():
+            for t in model.state_dict().values():
+                if t.is_floating_point():
+                    t.copy_(t.half().float())
+    t0 = time.time()
     res = evaluate_music(model, wins, pairs=args.pairs, steps=args.steps)
-    res.update({"split": args.split, "data": str(ds)})
+    res.update({"split": args.split, "data": str(ds), "float16": bool(args.ship),
+                "eval_seconds": round(time.time() - t0, 1)})
     name = args.name or Path(args.model).name
     run_dir = Path(args.model).parent if Path(args.model).is_dir() else None
-    card = make_card(model, name, res, ds, run_dir)
+    card = make_card(model, name, res, ds, run_dir, note=args.note)
     if args.out:
         out = _out(args)
         out_file(out, "eval.json").write_text(json.dumps(res, indent=2) + "\n")
@@ -252,11 +262,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.ship:
         from gen.music.render import plot_pianoroll
 
-        dest = model.save_pretrained(args.ship, card=card)
+        dest = model.save_pretrained(args.ship, card=card, dtype=torch.float16)
+        out_file(Path(dest), "eval.json").write_text(json.dumps(res, indent=2) + "\n")
         mels = model.sample(n=4, temperature=0.5, seed=0)
         plot_pianoroll(mels, Path(dest) / "samples.png",
                        [f"{name}: sample {i} (temperature 0.5, seed 0)" for i in range(4)])
-        print(f"shipped {dest} (config.json, model.safetensors, card.md, samples.png)")
+        print(f"shipped {dest} (config.json, model.safetensors, card.md, eval.json, "
+              "samples.png)")
     return 0
 
 
@@ -392,6 +404,8 @@ def add_music_commands(subparsers: Any) -> None:
                    help="melody pairs for the interpolation check (32)")
     p.add_argument("--steps", type=int, default=11, help="steps per interpolation path (11)")
     p.add_argument("--name", default=None, help="model name for the card")
+    p.add_argument("--note", default="",
+                   help="training conditions for the card, e.g. whether the machine was shared")
     p.add_argument("--out", default=None, help="write eval.json and card.md here")
     p.add_argument("--ship", default=None,
                    help="also write a shippable model folder here (config.json, "

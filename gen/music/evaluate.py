@@ -141,9 +141,15 @@ _LICENCE = """\
 
 
 def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = None,
-              train_dir: Any = None) -> str:
-    """A markdown model card: what it is, data and licence, training, held-out numbers."""
+              train_dir: Any = None, note: str = "") -> str:
+    """A markdown model card: what it is, data and licence, training, held-out numbers.
+
+    ``train_dir``: the run folder (its metrics.jsonl gives steps, loss and wall time);
+    ``note``: free text about the training conditions (e.g. a shared machine).
+    """
     import json
+    import os
+    import platform
     from pathlib import Path
 
     from gen.core.registry import config_to_dict
@@ -184,13 +190,22 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
         recs = [json.loads(x) for x in (Path(train_dir) / "metrics.jsonl").read_text()
                 .splitlines() if x.strip()]
         last = [r for r in recs if r.get("split") == "train"][-1:] or [{}]
+        minutes = float(last[0].get("time_s", float("nan"))) / 60
         lines += ["## Training", "",
                   f"- {last[0].get('step', '?')} optimiser steps; final train loss "
                   f"{last[0].get('loss', float('nan')):.3f}, KL {last[0].get('kl', 0):.1f} "
-                  "nats; transposition augmentation within 21-108.", ""]
+                  "nats; transposition augmentation within 21-108.",
+                  f"- Wall time {minutes:.1f} min on {platform.machine()} CPU "
+                  f"({os.cpu_count()} cores), torch {torch.__version__}. {note}".rstrip(), ""]
+    lines += ["Reproduce (the config of the same name, `gen list`):", "", "```bash",
+              "gen music-prepare", f"gen train {name} --out runs/{name}",
+              f"gen music-eval --model runs/{name}/model --name {name} "
+              f"--ship gen/pretrained/{name}", "```", ""]
     lines += [
         "## Held-out results", "",
-        f"On {results['windows']} {results.get('split', 'test')} windows:", "",
+        f"On all {results['windows']} {results.get('split', 'test')} windows"
+        + (" (evaluated on the shipped float16 weights)" if results.get("float16") else "")
+        + ":", "",
         "| metric | value |", "|---|---|",
         f"| teacher-forced token accuracy | {results['tf_accuracy']:.4f} |",
         f"| sampled (greedy) token accuracy | {results['sampled_accuracy']:.4f}{ok} |",
