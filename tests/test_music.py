@@ -257,10 +257,10 @@ def test_scheduled_sampling_schedule_and_decoder_consistency():
     assert abs(sampling_probability(int(1000 * np.log(1000)), 1000) - 0.5) < 0.01
     assert sampling_probability(10**7, 1000) == 1.0
     torch.manual_seed(0)
-    for hier in (False, True):
+    for hier, shortcuts in ((False, False), (True, False), (True, True)):
         cfg = MusicConfig(bars=4 if hier else 2, latent_dim=8, enc_size=16, dec_size=16,
                           dec_layers=1, hierarchical=hier, conductor_size=16,
-                          conductor_layers=1)
+                          conductor_layers=1, hierarchical_encoder=shortcuts, core_z=shortcuts)
         m = MusicVAE(cfg)
         x = torch.randint(0, 90, (3, cfg.seq_len))
         z = torch.randn(3, 8)
@@ -275,6 +275,26 @@ def test_scheduled_sampling_schedule_and_decoder_consistency():
         # greedy decoding agrees with teacher forcing on its own output
         y = m.decoder.generate(z, 0.0, None)
         assert torch.equal(m.decoder(z, y, None).argmax(-1), y)
+
+
+def test_hierarchical_encoder_reads_every_bar():
+    torch.manual_seed(0)
+    cfg = MusicConfig(bars=4, latent_dim=8, enc_size=16, enc_layers=2, dec_size=16,
+                      dec_layers=1, hierarchical=True, conductor_size=16, conductor_layers=1,
+                      hierarchical_encoder=True, core_z=True)
+    m = MusicVAE(cfg).eval()
+    x = torch.randint(2, 90, (2, cfg.seq_len))
+    q = m.posterior(x)
+    assert q.mean.shape == (2, 8)
+    for bar in range(4):  # a change in any one bar moves the code of that melody only
+        y = x.clone()
+        y[0, bar * 16:(bar + 1) * 16] = 1  # that bar becomes one held silence
+        moved = (m.posterior(y).mean - q.mean).abs().sum(1)
+        assert moved[0] > 1e-4 and moved[1] == 0
+    # the core decoder's condition is [bar embedding, z]
+    z = torch.randn(2, 8)
+    c = m.decoder.conditions(z)
+    assert c.shape == (2, 4, 16 + 8) and torch.equal(c[:, 2, 16:], z)
 
 
 def _trained_tiny(windows: np.ndarray, steps: int = 300) -> MusicVAE:

@@ -78,8 +78,9 @@ register_recipe(Recipe(
 register_recipe(Recipe(
     "debug-mel_16bar",
     MusicConfig(bars=16, latent_dim=16, enc_size=32, dec_size=32, dec_layers=1,
-                hierarchical=True, conductor_size=32, conductor_layers=1, sampling_rate=50.0,
-                beta=0.1, free_bits=8.0),
+                hierarchical=True, conductor_size=32, conductor_layers=1,
+                hierarchical_encoder=True, core_z=True, sampling_rate=50.0, beta=0.1,
+                free_bits=8.0),
     TrainConfig(steps=40, batch_size=16, lr=3e-3, lr_decay="none", eval_every=20,
                 eval_batches=2, ckpt_every=20, log_every=10),
     {"source": "folk", "limit": 150, "transpose": 5},
