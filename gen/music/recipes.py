@@ -41,9 +41,9 @@ RECIPES = {
                     dec_layers=2, hierarchical=True, conductor_size=192, conductor_layers=2,
                     hierarchical_encoder=True, core_z=True, sampling_rate=1000.0, beta=0.2,
                     kl_warmup_steps=2000, free_bits=256.0),
-        # Batch 32 x 6,000 steps: about 1.5 hours on two CPU cores (1.6 s per batch-64 step on
-        # one thread made batch 64 x 10,000 steps too slow for a working session).
-        _train(6_000, 32, eval_every=1000, ckpt_every=500, eval_batches=8),
+        # Batch 32 (1.6 s per batch-64 step on one thread). 20,000 steps take about 3 hours on
+        # two free cores; training resumes from its checkpoint, so it can run in parts.
+        _train(20_000, 32, eval_every=1000, ckpt_every=500, eval_batches=8),
     ),
     "cat-mel_2bar_big": (
         "MusicVAE's cat-mel_2bar_big sizes (GPU): 1x2048 bi-LSTM encoder, 3x2048 decoder, "
