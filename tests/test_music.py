@@ -6,6 +6,7 @@ Real music21 corpus tunes and real MIDI files written with pretty_midi; tiny mod
 from __future__ import annotations
 
 import ctypes.util
+import dataclasses
 import json
 import subprocess
 import sys
@@ -249,6 +250,24 @@ def test_config_validation_names_field():
         MusicConfig(bars=3, hierarchical=True, bars_per_segment=2)
     with pytest.raises(ConfigError, match="latent_dim must be >= 1"):
         MusicConfig(latent_dim=0)
+    with pytest.raises(ConfigError, match="token_dropout must be in"):
+        MusicConfig(token_dropout=1.0)
+
+
+def test_token_dropout_hides_inputs_in_training_only():
+    cfg = MusicConfig(bars=2, latent_dim=8, enc_size=16, dec_size=16, dec_layers=1,
+                      sampling_rate=0.0)
+    plain = MusicVAE(cfg)
+    dropped = MusicVAE(dataclasses.replace(cfg, token_dropout=0.5))
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randint(2, 90, (4, 32))
+    for mode in ("train", "eval"):
+        outs = []
+        for m in (plain, dropped):
+            getattr(m, mode)()
+            torch.manual_seed(3)  # the same posterior noise for both
+            outs.append(float(m(x, step=0)["nll"]))
+        assert (outs[0] != outs[1]) == (mode == "train")
 
 
 def test_scheduled_sampling_schedule_and_decoder_consistency():

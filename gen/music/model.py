@@ -13,8 +13,9 @@ Learning Long-Term Structure in Music").
   the core also sees z itself at every step, a short path from z to every note that makes
   the 16-bar model learn to use its code much sooner (on our CPUs' budget of steps).
 - Training: teacher forcing mixed with scheduled sampling (Bengio et al. 2015) on an
-  inverse-sigmoid schedule, sampling probability 1 - k / (k + exp(step / k)); ELBO with beta
-  annealing and free bits from ``gen.core.elbo``.
+  inverse-sigmoid schedule, sampling probability 1 - k / (k + exp(step / k)); optional word
+  dropout of the previous-token inputs (Bowman et al. 2016); ELBO with beta annealing and
+  free bits from ``gen.core.elbo``.
 - Generation: z ~ N(0, I); ``temperature`` divides the decoder's logits, as in MusicVAE
   (temperatures at or below 1e-3 decode greedily).
 """
@@ -57,6 +58,7 @@ class MusicConfig:
     hierarchical: bool = False  # conductor + per-bar core decoder (needed for 16 bars)
     hierarchical_encoder: bool = False  # per-bar bi-LSTM, then a bi-LSTM over the bar codes
     core_z: bool = False  # hierarchical: also append z to the core decoder's input (a shortcut)
+    token_dropout: float = 0.0  # training: hide each previous-token input with this probability
     conductor_size: int = 256  # conductor LSTM units; its output is the bar embedding c_u
     conductor_layers: int = 2  # conductor depth (MusicVAE: 2)
     bars_per_segment: int = 1  # bars decoded from one conductor embedding (MusicVAE: 1)
@@ -80,6 +82,9 @@ class MusicConfig:
         if self.hierarchical and self.bars % self.bars_per_segment:
             raise ConfigError(f"MusicConfig.bars ({self.bars}) must be a multiple of "
                               f"bars_per_segment ({self.bars_per_segment})")
+        if not 0.0 <= self.token_dropout < 1.0:
+            raise ConfigError(f"MusicConfig.token_dropout must be in [0, 1), got "
+                              f"{self.token_dropout}")
         if self.sampling_rate < 0 or self.beta < 0 or self.free_bits < 0:
             raise ConfigError("MusicConfig.sampling_rate, beta and free_bits must be >= 0")
 
@@ -418,7 +423,13 @@ class MusicVAE(LatentModel):
         use_sample = None
         if p > 0:
             use_sample = torch.rand(x.shape, device=x.device) < p
-        logits = self.decoder(z, x, use_sample)  # (B, T, C)
+        inputs = x  # the decoder's previous-token inputs; the targets stay x
+        if self.training and self.config.token_dropout > 0:
+            # word dropout (Bowman et al. 2016): hidden inputs read as "start" (all zeros), so
+            # the decoder must take what it cannot see from z
+            hide = torch.rand(x.shape, device=x.device) < self.config.token_dropout
+            inputs = x.masked_fill(hide, -1)
+        logits = self.decoder(z, inputs, use_sample)  # (B, T, C)
         nll = F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1)  # (B,)
         out = elbo_loss(nll, q, self.kl_schedule, step)
         out["acc"] = (logits.argmax(-1) == x).float().mean().detach()
