@@ -48,7 +48,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float = 1.0  # max global grad norm; 0 disables (MusicVAE clips at 1.0)
     eval_every: int = 1000  # steps between evaluations on the eval set
-    eval_batches: int = 20  # batches of the eval set per evaluation (0: whole set)
+    eval_batches: int = 20  # batches per evaluation, from a fixed random subset (0: whole set)
     ckpt_every: int = 1000  # steps between resumable checkpoints
     log_every: int = 50  # steps between JSONL metric lines
     seed: int = 0
@@ -232,10 +232,14 @@ class Trainer:
         if self.cfg.eval_batches:
             n_batches = min(n_batches, self.cfg.eval_batches)
         gen = torch.Generator().manual_seed(1234)  # same eval noise every time
+        # a subset is a fixed random one: eval sets are often ordered (by source, by class)
+        order = torch.arange(len(self.eval_data))
+        if n_batches * bs < len(order):
+            order = torch.randperm(len(order), generator=gen)[: n_batches * bs]
         cpu_state = torch.get_rng_state()
         torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=gen)))
         for i in range(n_batches):
-            idx = torch.arange(i * bs, min((i + 1) * bs, len(self.eval_data)))
+            idx = order[i * bs:(i + 1) * bs]
             batch = _to(self.eval_data[idx], self.device)
             out = self.model(batch, step=self.step)
             b = _batch_size(batch)

@@ -28,7 +28,10 @@ RECIPES = {
         MusicConfig(bars=2, latent_dim=128, enc_size=256, enc_layers=1, dec_size=256,
                     dec_layers=2, sampling_rate=1000.0, beta=0.2, kl_warmup_steps=2000,
                     free_bits=48.0),
-        _train(10_000, 128, eval_every=1000, ckpt_every=500, eval_batches=10),
+        # 10,000 steps (1.7 h on one core) gave 0.90 sampled accuracy on the test windows:
+        # 0.97 on Essen, 0.79-0.86 on the Irish and Scottish fiddle collections; it was
+        # still improving. Training resumes from its checkpoint, so it can run in parts.
+        _train(30_000, 128, eval_every=1000, ckpt_every=500, eval_batches=10),
     ),
     "hierdec-mel_16bar_small": (
         "16-bar hierarchical melody VAE sized for a 2-core CPU: hierarchical 1x192 bi-LSTM "
