@@ -511,6 +511,9 @@ def test_cli_eval_writes_card(tiny_model, corpus_dataset, tmp_path):
                      "--name", "tiny-mel", "--ship", str(tmp_path / "ship")]) == 0
     res = json.loads((tmp_path / "e" / "eval.json").read_text())
     assert {"tf_accuracy", "sampled_accuracy", "kl_bits", "interp_rank_corr"} <= set(res)
+    by = res["sampled_accuracy_by_group"]  # per collection of the corpus
+    assert by and sum(r["windows"] for r in by.values()) == res["windows"]
+    assert all("/" not in g and 0 <= r["sampled_accuracy"] <= 1 for g, r in by.items())
     assert "## Held-out results" in (tmp_path / "e" / "card.md").read_text()
     shipped = {p.name for p in (tmp_path / "ship").iterdir()}
     assert shipped == {"config.json", "model.safetensors", "card.md", "samples.png", "eval.json"}

@@ -232,23 +232,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate a model on held-out windows; write eval.json + card.md, optionally ship it."""
     import torch
 
-    from gen.music.data import load_windows, resolve_dataset
+    from gen.music.data import load_windows, resolve_dataset, window_collections
     from gen.music.evaluate import evaluate_music, make_card
 
     model = _load_model(args.model)
     bars = model.config.bars
     ds = resolve_dataset(args.data, bars=bars, prepare=False)
     wins = load_windows(ds, bars, args.split)
+    groups = window_collections(ds, bars, args.split)
     if args.limit_windows and len(wins) > args.limit_windows:
         rng = np.random.default_rng(0)
-        wins = wins[np.sort(rng.choice(len(wins), args.limit_windows, replace=False))]
+        keep = np.sort(rng.choice(len(wins), args.limit_windows, replace=False))
+        wins, groups = wins[keep], groups[keep]
     if args.ship:  # evaluate exactly the weights that ship: float16, loaded back as float32
         with torch.no_grad():
             for t in model.state_dict().values():
                 if t.is_floating_point():
                     t.copy_(t.half().float())
     t0 = time.time()
-    res = evaluate_music(model, wins, pairs=args.pairs, steps=args.steps)
+    res = evaluate_music(model, wins, pairs=args.pairs, steps=args.steps, groups=groups)
     res.update({"split": args.split, "data": str(ds), "float16": bool(args.ship),
                 "eval_seconds": round(time.time() - t0, 1)})
     name = args.name or Path(args.model).name

@@ -410,6 +410,16 @@ def load_windows(dataset: str | Path, bars: int, split: str = "train") -> np.nda
         return z[split]
 
 
+def window_collections(dataset: str | Path, bars: int, split: str = "train") -> np.ndarray:
+    """The collection (the part of a tune id before "/", e.g. "oneills1850") of each window
+    of ``load_windows(dataset, bars, split)``: (N,) str; "" when the cache has no ids."""
+    with np.load(Path(dataset) / windows_name(bars), allow_pickle=False) as z:
+        if f"{split}_item" not in z.files or "item_ids" not in z.files:
+            return np.full(len(z[split]), "", dtype=object)
+        ids = z["item_ids"][z[f"{split}_item"]]
+    return np.array([str(i).split("/")[0] if "/" in str(i) else "" for i in ids], dtype=object)
+
+
 class MelodyDataset:
     """Melody windows indexed by a LongTensor -> tokens (B, T) int64.
 

@@ -67,11 +67,13 @@ def interpolation_curve(model: Any, windows: np.ndarray, pairs: int = 32, steps:
 
 @torch.no_grad()
 def evaluate_music(model: Any, windows: Any, batch_size: int = 256, pairs: int = 32,
-                   steps: int = 11, seed: int = 0, verbose: bool = True) -> dict[str, Any]:
+                   steps: int = 11, seed: int = 0, verbose: bool = True,
+                   groups: Any = None) -> dict[str, Any]:
     """Evaluate a melody VAE on held-out windows (N, T).
 
     Returns teacher-forced and sampled (greedy) token accuracy, KL in bits, NLL in nats per
-    melody, and the interpolation check; prints them when ``verbose``.
+    melody, and the interpolation check; prints them when ``verbose``. ``groups`` (N,) (e.g.
+    each window's collection) adds the sampled accuracy per group.
     """
     x_all = validate_tokens(windows, model.config.seq_len, name="windows")
     if x_all.ndim != 2 or len(x_all) == 0:
@@ -80,6 +82,7 @@ def evaluate_music(model: Any, windows: Any, batch_size: int = 256, pairs: int =
     dev = model.device
     tot = {"tf": 0.0, "sampled": 0.0, "kl": 0.0, "nll": 0.0}
     n = 0
+    per_window = []
     for i in range(0, len(x_all), batch_size):
         x = torch.as_tensor(x_all[i:i + batch_size], dtype=torch.long, device=dev)
         q = model.posterior(x)
@@ -88,6 +91,7 @@ def evaluate_music(model: Any, windows: Any, batch_size: int = 256, pairs: int =
         b = x.shape[0]
         tot["tf"] += float((logits.argmax(-1) == x).float().mean()) * b
         tot["sampled"] += float((greedy == x).float().mean()) * b
+        per_window.append((greedy == x).float().mean(1).cpu().numpy())
         tot["kl"] += float(q.kl().sum())
         tot["nll"] += float(F.cross_entropy(logits.transpose(1, 2), x, reduction="none")
                             .sum(1).sum())
@@ -99,6 +103,14 @@ def evaluate_music(model: Any, windows: Any, batch_size: int = 256, pairs: int =
         "kl_bits": round(tot["kl"] / n / math.log(2), 2),
         "nll_nats": round(tot["nll"] / n, 3),
     }
+    if groups is not None:
+        groups, acc = np.asarray(groups), np.concatenate(per_window)
+        if len(groups) != n:
+            raise GenError(f"groups has {len(groups)} entries for {n} windows")
+        res["sampled_accuracy_by_group"] = {
+            str(g): {"windows": int((groups == g).sum()),
+                     "sampled_accuracy": round(float(acc[groups == g].mean()), 4)}
+            for g in sorted(set(groups.tolist())) if g != ""}
     if n >= 2 and pairs > 0:
         res.update(interpolation_curve(model, x_all, pairs, steps, seed))
     if verbose:
@@ -115,6 +127,8 @@ def format_results(res: dict[str, Any]) -> str:
         f"KL:                        {res['kl_bits']:.2f} bits",
         f"reconstruction NLL:        {res['nll_nats']:.3f} nats per melody",
     ]
+    for g, r in res.get("sampled_accuracy_by_group", {}).items():
+        lines.append(f"  {g + ':':24s} {r['sampled_accuracy']:.4f} ({r['windows']} windows)")
     if "interp_hamming_to_start" in res:
         curve = " ".join(f"{v:.2f}" for v in res["interp_hamming_to_start"])
         lines.append(f"interpolation: Hamming distance to start along the path: {curve}")
@@ -197,8 +211,19 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
                   "nats; transposition augmentation within 21-108.",
                   f"- Wall time {minutes:.1f} min on {platform.machine()} CPU "
                   f"({os.cpu_count()} cores), torch {torch.__version__}. {note}".rstrip(), ""]
+    steps = ""
+    if train_dir is not None and (Path(train_dir) / "metrics.jsonl").is_file():
+        from gen.core import registry
+
+        done = last[0].get("step")
+        try:
+            planned = registry.get_recipe(name).train.steps
+        except Exception:  # a name that is not a registered config
+            planned = None
+        if done and planned and done != planned:
+            steps = f" --steps {done}"  # an interim model of a longer recipe
     lines += ["Reproduce (the config of the same name, `gen list`):", "", "```bash",
-              "gen music-prepare", f"gen train {name} --out runs/{name}",
+              "gen music-prepare", f"gen train {name} --out runs/{name}{steps}",
               f"gen music-eval --model runs/{name}/model --name {name} "
               f"--ship gen/pretrained/{name}", "```", ""]
     lines += [
@@ -212,6 +237,11 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
         f"| KL(q(z\\|x) ‖ N(0, I)) | {results['kl_bits']:.1f} bits |",
         f"| reconstruction NLL | {results['nll_nats']:.2f} nats / melody |",
     ]
+    by = results.get("sampled_accuracy_by_group", {})
+    if by:
+        lines += ["", "Sampled accuracy per collection: " + "; ".join(
+            f"{g} {r['sampled_accuracy']:.3f} ({r['windows']} windows)" for g, r in by.items())
+            + "."]
     if "interp_hamming_to_start" in results:
         curve = ", ".join(f"{v:.2f}" for v in results["interp_hamming_to_start"])
         lines += [
