@@ -75,7 +75,8 @@ def main() -> None:
                 pg.screenshot(path=str(OUT / "app-latent-map.png"), full_page=True)
                 _tab(pg, "heads", "Music")
                 pg.wait_for_timeout(1000)
-                if pg.locator("#music-interpolate").count():
+                if pg.locator("#music-actions").count():  # a music model is available
+                    _tab(pg, "music-actions", "Interpolate")
                     pg.click("#music-interpolate")
                     pg.locator("#music-roll img").first.wait_for(state="visible")
                     pg.wait_for_timeout(1000)
