@@ -251,7 +251,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     t.copy_(t.half().float())
     t0 = time.time()
     res = evaluate_music(model, wins, pairs=args.pairs, steps=args.steps, groups=groups)
-    res.update({"split": args.split, "data": str(ds), "float16": bool(args.ship),
+    res.update({"split": args.split, "data": str(args.data), "float16": bool(args.ship),
                 "eval_seconds": round(time.time() - t0, 1)})
     name = args.name or Path(args.model).name
     run_dir = Path(args.model).parent if Path(args.model).is_dir() else None

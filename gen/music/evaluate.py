@@ -166,10 +166,14 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
     import platform
     from pathlib import Path
 
-    from gen.core.registry import config_to_dict
+    from gen.core.registry import config_to_dict, get_recipe
 
     cfg = model.config
     kind = "hierarchical (conductor + per-bar core LSTM)" if cfg.hierarchical else "flat"
+    if cfg.hierarchical and cfg.core_z:
+        kind = "hierarchical (conductor + per-bar core LSTM that also sees z)"
+    encoder = ("hierarchical bidirectional LSTM encoder (each bar, then the bars)"
+               if cfg.hierarchical_encoder else "bidirectional LSTM encoder")
     floor = FLOORS.get(cfg.bars)
     ok = "" if floor is None else (
         f" (floor {floor:.2f}: {'met' if results['sampled_accuracy'] >= floor else 'NOT met'})")
@@ -177,7 +181,7 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
     lines = [
         f"# {name}", "",
         f"A MusicVAE-style melody VAE over {cfg.bars}-bar windows ({cfg.seq_len} sixteenth-note "
-        f"steps, 90 classes: hold, note-off, pitches 21-108) with a bidirectional LSTM encoder "
+        f"steps, 90 classes: hold, note-off, pitches 21-108) with a {encoder} "
         f"and a {kind} categorical LSTM decoder; {params / 1e6:.2f} M parameters. Trained by "
         "`gen` (PyTorch), after Roberts et al. 2018, *A Hierarchical Latent Vector Model for "
         "Learning Long-Term Structure in Music*.", "",
@@ -200,6 +204,7 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
             f"test {w.get('test', '?')} (split by tune, deduplicated per split; "
             f"meters {', '.join(st['settings']['options']['time_signatures'])}).", "",
         ]
+    steps = ""
     if train_dir is not None and (Path(train_dir) / "metrics.jsonl").is_file():
         recs = [json.loads(x) for x in (Path(train_dir) / "metrics.jsonl").read_text()
                 .splitlines() if x.strip()]
@@ -211,14 +216,10 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
                   "nats; transposition augmentation within 21-108.",
                   f"- Wall time {minutes:.1f} min on {platform.machine()} CPU "
                   f"({os.cpu_count()} cores), torch {torch.__version__}. {note}".rstrip(), ""]
-    steps = ""
-    if train_dir is not None and (Path(train_dir) / "metrics.jsonl").is_file():
-        from gen.core import registry
-
         done = last[0].get("step")
         try:
-            planned = registry.get_recipe(name).train.steps
-        except Exception:  # a name that is not a registered config
+            planned = get_recipe(name).train.steps
+        except GenError:  # a name that is not a registered config
             planned = None
         if done and planned and done != planned:
             steps = f" --steps {done}"  # an interim model of a longer recipe

@@ -40,7 +40,8 @@ RECIPES = {
         # MusicVAE's flat 256-step encoder and conductor-only core gave 0.70 sampled accuracy
         # after 3,000 steps here, with z worth only +0.03 over a shuffled code; with the
         # per-bar encoder and the z shortcut z was still ignored after 1,000 steps. Word
-        # dropout (40% of the previous-token inputs hidden) makes the decoder read z.
+        # dropout (40% of the previous-token inputs hidden) pushes the decoder to read z:
+        # after 4,000 steps another window's code costs 0.08 test accuracy (0.62 -> 0.54).
         MusicConfig(bars=16, latent_dim=256, enc_size=192, enc_layers=1, dec_size=192,
                     dec_layers=2, hierarchical=True, conductor_size=192, conductor_layers=2,
                     hierarchical_encoder=True, core_z=True, token_dropout=0.4,
