@@ -252,6 +252,8 @@ def test_config_validation_names_field():
         MusicConfig(latent_dim=0)
     with pytest.raises(ConfigError, match="token_dropout must be in"):
         MusicConfig(token_dropout=1.0)
+    with pytest.raises(ConfigError, match="bar_paths needs hierarchical=True"):
+        MusicConfig(bars=4, hierarchical=True, bar_paths=True)
 
 
 def test_token_dropout_hides_inputs_in_training_only():
@@ -276,10 +278,12 @@ def test_scheduled_sampling_schedule_and_decoder_consistency():
     assert abs(sampling_probability(int(1000 * np.log(1000)), 1000) - 0.5) < 0.01
     assert sampling_probability(10**7, 1000) == 1.0
     torch.manual_seed(0)
-    for hier, shortcuts in ((False, False), (True, False), (True, True)):
+    for hier, shortcuts, paths in ((False, False, False), (True, False, False),
+                                   (True, True, False), (True, True, True)):
         cfg = MusicConfig(bars=4 if hier else 2, latent_dim=8, enc_size=16, dec_size=16,
                           dec_layers=1, hierarchical=hier, conductor_size=16,
-                          conductor_layers=1, hierarchical_encoder=shortcuts, core_z=shortcuts)
+                          conductor_layers=1, hierarchical_encoder=shortcuts, core_z=shortcuts,
+                          bar_paths=paths)
         m = MusicVAE(cfg)
         x = torch.randint(0, 90, (3, cfg.seq_len))
         z = torch.randn(3, 8)
@@ -314,6 +318,34 @@ def test_hierarchical_encoder_reads_every_bar():
     z = torch.randn(2, 8)
     c = m.decoder.conditions(z)
     assert c.shape == (2, 4, 16 + 8) and torch.equal(c[:, 2, 16:], z)
+
+
+def test_bar_paths_start_from_a_model_without_them():
+    # zeroed, the linear bar paths leave a model's function unchanged (a warm start), and
+    # once set they tie each bar's embedding to z and each bar's code to q(z|x)
+    torch.manual_seed(0)
+    cfg = MusicConfig(bars=4, latent_dim=8, enc_size=16, dec_size=16, dec_layers=1,
+                      hierarchical=True, conductor_size=16, conductor_layers=1,
+                      hierarchical_encoder=True, core_z=True)
+    base = MusicVAE(cfg).eval()
+    paths = MusicVAE(dataclasses.replace(cfg, bar_paths=True)).eval()
+    missing, unexpected = paths.load_state_dict(base.state_dict(), strict=False)
+    assert sorted(missing) == ["decoder.direct.bias", "decoder.direct.weight",
+                               "encoder.direct.bias", "encoder.direct.weight"]
+    assert not unexpected
+    assert paths.encoder.direct.weight.shape == (2 * 8, 4 * 2 * 16)
+    assert paths.decoder.direct.weight.shape == (4 * 16, 8)
+    for m in (paths.encoder.direct, paths.decoder.direct):
+        torch.nn.init.zeros_(m.weight)
+        torch.nn.init.zeros_(m.bias)
+    x = torch.randint(2, 90, (2, cfg.seq_len))
+    z = torch.randn(2, 8)
+    assert torch.equal(paths.posterior(x).mean, base.posterior(x).mean)
+    assert torch.equal(paths.decoder(z, x, None), base.decoder(z, x, None))
+    with torch.no_grad():
+        paths.decoder.direct.bias[16:32] = 1.0  # bar 1's embedding only
+    moved = (paths.decoder.embeddings(z) - base.decoder.embeddings(z)).abs().sum(-1)
+    assert torch.all(moved[:, 1] > 0) and torch.all(moved[:, [0, 2, 3]] == 0)
 
 
 def _trained_tiny(windows: np.ndarray, steps: int = 300) -> MusicVAE:

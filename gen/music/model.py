@@ -59,6 +59,7 @@ class MusicConfig:
     hierarchical_encoder: bool = False  # per-bar bi-LSTM, then a bi-LSTM over the bar codes
     core_z: bool = False  # hierarchical: also append z to the core decoder's input (a shortcut)
     token_dropout: float = 0.0  # training: hide each previous-token input with this probability
+    bar_paths: bool = False  # hierarchical: linear paths bar codes -> q(z|x) and z -> each bar
     conductor_size: int = 256  # conductor LSTM units; its output is the bar embedding c_u
     conductor_layers: int = 2  # conductor depth (MusicVAE: 2)
     bars_per_segment: int = 1  # bars decoded from one conductor embedding (MusicVAE: 1)
@@ -82,6 +83,9 @@ class MusicConfig:
         if self.hierarchical and self.bars % self.bars_per_segment:
             raise ConfigError(f"MusicConfig.bars ({self.bars}) must be a multiple of "
                               f"bars_per_segment ({self.bars_per_segment})")
+        if self.bar_paths and not (self.hierarchical and self.hierarchical_encoder):
+            raise ConfigError("MusicConfig.bar_paths needs hierarchical=True and "
+                              "hierarchical_encoder=True")
         if not 0.0 <= self.token_dropout < 1.0:
             raise ConfigError(f"MusicConfig.token_dropout must be in [0, 1), got "
                               f"{self.token_dropout}")
@@ -158,12 +162,14 @@ class HierarchicalLstmEncoder(nn.Module):
     """
 
     def __init__(self, num_classes: int, size: int, layers: int, latent_dim: int,
-                 segments: int) -> None:
+                 segments: int, bar_paths: bool = False) -> None:
         super().__init__()
         self.num_classes, self.segments = num_classes, segments
         self.bar = nn.LSTM(num_classes, size, 1, batch_first=True, bidirectional=True)
         self.song = nn.LSTM(2 * size, size, layers, batch_first=True, bidirectional=True)
         self.proj = nn.Linear(2 * size, 2 * latent_dim)
+        # bar_paths: every bar code also reaches the posterior through its own linear map
+        self.direct = nn.Linear(segments * 2 * size, 2 * latent_dim) if bar_paths else None
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, T) long -> (B, 2D): [mean, logvar]."""
@@ -172,7 +178,10 @@ class HierarchicalLstmEncoder(nn.Module):
         _, (h, _) = self.bar(_one_hot(bars, self.num_classes))  # h: (2, B * U, H)
         codes = torch.cat([h[-2], h[-1]], dim=-1).view(b, self.segments, -1)
         _, (h, _) = self.song(codes)
-        return self.proj(torch.cat([h[-2], h[-1]], dim=-1))
+        params = self.proj(torch.cat([h[-2], h[-1]], dim=-1))
+        if self.direct is not None:
+            params = params + self.direct(codes.reshape(b, -1))
+        return params
 
 
 class LstmDecoder(nn.Module):
@@ -279,6 +288,8 @@ class HierarchicalDecoder(nn.Module):
         self.conductor_init = nn.Linear(cfg.latent_dim, 2 * n * h)
         cond = h + (cfg.latent_dim if cfg.core_z else 0)
         self.core = LstmDecoder(cfg.num_classes, cond, cfg.dec_size, cfg.dec_layers)
+        # bar_paths: each bar's embedding also gets its own linear read-out of z
+        self.direct = nn.Linear(cfg.latent_dim, cfg.segments * h) if cfg.bar_paths else None
 
     def conditions(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, D) -> the core decoder's condition per segment (B, U, Hc [+ D with core_z])."""
@@ -294,6 +305,8 @@ class HierarchicalDecoder(nn.Module):
         state = (s[:, 0].transpose(0, 1).contiguous(), s[:, 1].transpose(0, 1).contiguous())
         zeros = z.new_zeros(b, self.cfg.segments, 1)
         out, _ = self.conductor(zeros, state)
+        if self.direct is not None:
+            out = out + self.direct(z).view(b, self.cfg.segments, h)
         return out
 
     def forward(self, z: torch.Tensor, targets: torch.Tensor, use_sample: torch.Tensor | None
@@ -346,7 +359,7 @@ class MusicVAE(LatentModel):
         self.variational = True
         self.encoder: nn.Module = (
             HierarchicalLstmEncoder(config.num_classes, config.enc_size, config.enc_layers,
-                                    config.latent_dim, config.bars)
+                                    config.latent_dim, config.bars, config.bar_paths)
             if config.hierarchical_encoder
             else BiLstmEncoder(config.num_classes, config.enc_size, config.enc_layers,
                                config.latent_dim))
