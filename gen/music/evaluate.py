@@ -174,6 +174,9 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
         kind = "hierarchical (conductor + per-bar core LSTM that also sees z)"
     encoder = ("hierarchical bidirectional LSTM encoder (each bar, then the bars)"
                if cfg.hierarchical_encoder else "bidirectional LSTM encoder")
+    if cfg.bar_paths:
+        encoder = encoder[:-1] + "; each bar's code also reaches q(z|x) through a linear map)"
+        kind = kind[:-1] + "; each bar's embedding also reads z through a linear map)"
     floor = FLOORS.get(cfg.bars)
     ok = "" if floor is None else (
         f" (floor {floor:.2f}: {'met' if results['sampled_accuracy'] >= floor else 'NOT met'})")
