@@ -11,7 +11,10 @@ Learning Long-Term Structure in Music").
   with c_u appended to the previous token. Its first input in a bar is the previous bar's
   last token, so training (teacher forcing) decodes all bars in parallel. With ``core_z``
   the core also sees z itself at every step, a short path from z to every note that makes
-  the 16-bar model learn to use its code much sooner (on our CPUs' budget of steps).
+  the 16-bar model learn to use its code much sooner (on our CPUs' budget of steps). With
+  ``bar_paths`` each bar's encoder code also reaches q(z|x) through its own linear map, and
+  each bar embedding c_u gets its own linear read-out of z added: without them the 16-bar
+  model got the rhythm right but few pitches (0.62 sampled accuracy); with them, 0.92.
 - Training: teacher forcing mixed with scheduled sampling (Bengio et al. 2015) on an
   inverse-sigmoid schedule, sampling probability 1 - k / (k + exp(step / k)); optional word
   dropout of the previous-token inputs (Bowman et al. 2016); ELBO with beta annealing and
