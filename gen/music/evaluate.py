@@ -226,7 +226,9 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
             planned = None
         if done and planned and done != planned:
             steps = f" --steps {done}"  # an interim model of a longer recipe
-    lines += ["Reproduce (the config of the same name, `gen list`):", "", "```bash",
+    # the commands that train and ship the config; whether the shipped weights came from
+    # exactly these (and not, say, a warm start) is for the note above to say
+    lines += ["Train and ship the config of the same name (`gen list`):", "", "```bash",
               "gen music-prepare", f"gen train {name} --out runs/{name}{steps}",
               f"gen music-eval --model runs/{name}/model --name {name} "
               f"--ship gen/pretrained/{name}", "```", ""]
