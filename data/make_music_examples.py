@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a source checkout
 
 from gen.core.errors import DataError  # noqa: E402
-from gen.music.data import STATS_NAME, windows_name  # noqa: E402
+from gen.music.dataset import STATS_NAME, windows_name  # noqa: E402
 from gen.music.examples import EXAMPLES_DIR, save_examples  # noqa: E402
-from gen.music.tokens import NOTE_OFF, survives_midi, tokens_to_notes  # noqa: E402
+from gen.music.melody import NOTE_OFF, survives_midi, tokens_to_notes  # noqa: E402
 
 DEFAULT_COLLECTIONS = ("oneills1850", "ryansMammoth", "airdsAirs", "miscFolk")
 SHORT = {  # collection -> how people call it

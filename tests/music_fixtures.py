@@ -82,7 +82,7 @@ def scale_melody(bars: int, base: int = 60, note_len: int = 4) -> list[tuple[int
 def build_corpus_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Prepare a dataset of 30 real folk tunes (one process, no progress bar); use it from a
     session-scoped fixture."""
-    from gen.music.data import prepare_corpus
+    from gen.music.dataset import prepare_corpus
 
     out = tmp_path_factory.mktemp("music") / "folk-test"
     return prepare_corpus(out, collections=TEST_COLLECTIONS, limit=TEST_LIMIT, workers=1,

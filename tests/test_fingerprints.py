@@ -52,7 +52,10 @@ def fingerprint(name: str, inputs: dict[str, torch.Tensor]) -> dict[str, torch.T
         out["grid"] = torch.as_tensor(np.asarray(m.grid(xin[:4], 3, 3)))
         if m.variational:
             for t in (0.5, 1.0):
-                s = m.sample(n=4, temperature=t, seed=7)
+                # stored as sample(n, temperature=t) before the redesign, when an image model's
+                # temperature scaled its prior: that knob is now called prior_scale
+                kw = {"temperature": t} if m.random_decoder else {"prior_scale": t}
+                s = m.sample(n=4, seed=7, **kw)
                 out[f"sample_t{t}"] = torch.as_tensor(np.asarray(s))
         return out
     finally:

@@ -26,8 +26,9 @@ from music_fixtures import (
 
 import gen
 from gen.core.errors import ConfigError, DataError, GenError
-from gen.music import convert, tokens
-from gen.music.data import MelodyDataset, load_windows, prepare_corpus
+from gen.music import extract, midi
+from gen.music import melody as tokens
+from gen.music.dataset import MelodyDataset, load_windows, prepare_corpus
 from gen.music.model import MusicConfig, MusicVAE, sampling_probability
 
 torch.set_num_threads(1)
@@ -39,7 +40,7 @@ def corpus_dataset(tmp_path_factory):
 
 
 def _windows(path, bars=2):
-    wins, rep = convert.extract_file(path, bars)[bars]
+    wins, rep = extract.extract_file(path, bars)[bars]
     return wins, rep
 
 
@@ -81,14 +82,14 @@ def test_bad_tokens_name_the_problem(bad, msg):
 # ----------------------------------------------------------------------------- extraction
 def test_roundtrip_tokens_notesequence_midi_tokens(corpus_dataset, tmp_path):
     """melody -> tokens -> NoteSequence -> MIDI file -> tokens is the identity."""
-    ns_mod = convert.note_seq_module()
+    ns_mod = midi.note_seq_module()
     wins = load_windows(corpus_dataset, 2, "train")[:120]
     canon = tokens.canonicalize(wins)
     ok = [w for w in canon if tokens.survives_midi(w)]
     assert len(ok) >= 0.8 * len(canon)  # nearly all real windows qualify
     assert sum((c != w).any() for c, w in zip(canon, wins)) == 0  # corpus windows are canonical
     for i, w in enumerate(ok[:60]):
-        seq = convert.tokens_to_note_sequence(w, qpm=100.0, program=73)
+        seq = midi.tokens_to_note_sequence(w, qpm=100.0, program=73)
         path = tmp_path / f"w{i}.mid"
         ns_mod.sequence_proto_to_midi_file(seq, str(path))
         back, rep = _windows(path)
@@ -160,21 +161,21 @@ def test_extraction_empty_corrupt_and_short_files(tmp_path):
     wins, rep = _windows(short)
     assert len(wins) == 0 and rep.reason.startswith("too short")
     with pytest.raises(DataError, match="short.mid: no 2-bar melody windows: too short"):
-        convert.melody_windows(short, 2)
+        extract.melody_windows(short, 2)
     with pytest.raises(DataError, match="nothing.mid: no such file"):
-        convert.melody_windows(tmp_path / "nothing.mid", 2)
+        extract.melody_windows(tmp_path / "nothing.mid", 2)
     long = write_midi(tmp_path / "long.mid", [{"notes": scale_melody(4)}])
     with pytest.raises(DataError, match="window index 7 is out of range; it has 3"):
-        convert.melody_window(long, 2, 7)
+        extract.melody_window(long, 2, 7)
 
 
 def test_bad_options_raise():
     with pytest.raises(GenError, match="3/4"):
-        convert.ExtractionOptions(time_signatures=("3/4",))
+        extract.ExtractionOptions(time_signatures=("3/4",))
     with pytest.raises(GenError, match="bpm"):
-        convert.tokens_to_pretty_midi(np.zeros(32, int), bpm=0)
+        midi.tokens_to_pretty_midi(np.zeros(32, int), bpm=0)
     with pytest.raises(GenError, match="program"):
-        convert.tokens_to_pretty_midi(np.zeros(32, int), program=200)
+        midi.tokens_to_pretty_midi(np.zeros(32, int), program=200)
 
 
 # ----------------------------------------------------------------------------- corpus
@@ -421,7 +422,7 @@ def test_midi_export_audio_and_pianoroll(tiny_model, tmp_path):
     from gen.music.render import SineFallbackWarning, plot_pianoroll, render_audio, synthesize
 
     model, mels = tiny_model
-    f = convert.to_midi(mels, tmp_path / "path.mid", bpm=100, program=73, gap_bars=1)
+    f = midi.to_midi(mels, tmp_path / "path.mid", bpm=100, program=73, gap_bars=1)
     pm = pretty_midi.PrettyMIDI(str(f))
     assert pm.instruments[0].program == 73
     assert abs(pm.get_tempo_changes()[1][0] - 100) < 1e-6
@@ -496,7 +497,7 @@ def test_cli_verbs_write_into_out(tiny_model, tmp_path, capsys):
 
     model, mels = tiny_model
     mdir = model.save_pretrained(tmp_path / "model")
-    a = convert.to_midi(mels[0], tmp_path / "a.mid")
+    a = midi.to_midi(mels[0], tmp_path / "a.mid")
     b = tmp_path / "b.npy"
     np.save(b, mels[1:])
     out = tmp_path / "out"

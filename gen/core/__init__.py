@@ -1,9 +1,9 @@
-"""Shared VAE machinery. Knows nothing about images or music."""
+"""Shared VAE machinery. Knows nothing about images or music (imports no head)."""
 
-from gen.core.elbo import KLSchedule, elbo_loss
 from gen.core.errors import CheckpointError, ConfigError, DataError, GenError
 from gen.core.latent import grid, lerp, path, slerp
 from gen.core.model import LatentModel
+from gen.core.objective import KLConfig, elbo
 from gen.core.posterior import DiagonalGaussian
 from gen.core.trainer import TrainConfig, Trainer
 
@@ -13,11 +13,11 @@ __all__ = [
     "DataError",
     "DiagonalGaussian",
     "GenError",
-    "KLSchedule",
+    "KLConfig",
     "LatentModel",
     "TrainConfig",
     "Trainer",
-    "elbo_loss",
+    "elbo",
     "grid",
     "lerp",
     "path",

@@ -21,24 +21,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gen.core.errors import CheckpointError
+from gen.core.files import atomic_write
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-
-
-def _fsync_write(path: Path, write: Any) -> None:
-    """Write via ``write(tmp_path)`` into a temp file beside ``path``, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_pretrained_dir(
@@ -105,7 +91,7 @@ def save_training_state(
     """Atomically write a resumable training checkpoint (tensors + JSON metadata)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     header = {"meta": json.dumps(meta)}
-    _fsync_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=header))
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header), fsync=True)
 
 
 def load_training_state(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

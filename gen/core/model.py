@@ -1,14 +1,21 @@
-"""The base class every `gen` model derives from, and the public API it gives them.
+"""The base class every `gen` model derives from: the public API and the one training step.
 
 A head subclasses ``LatentModel`` and fills in the hooks:
-    ``to_input(data) -> Tensor``        data-domain input -> model tensor (validated)
-    ``encode_tensor(x) -> (B, D)``       posterior means (or the AE code)
-    ``posterior(x) -> DiagonalGaussian`` VAEs only
-    ``decode_tensor(z, temperature, generator) -> Tensor`` latents -> model output
-    ``to_output(y)``                     model output -> data domain (default: identity)
-    ``forward(batch, step) -> dict``     the training loss (see gen.core.trainer)
+    ``to_input(data) -> Tensor``          data-domain input -> model tensor (validated)
+    ``to_output(y)``                      model output -> data domain (default: identity)
+    ``training_input(x) -> Tensor``       what the encoder sees in training (noise, 14x14 ...)
+    ``encoder_params(x) -> (B, 2D | D)``  posterior parameters (VAE) or the code (AE)
+    ``reconstruction_nll(x, z, step) -> ((B,) nats, metrics)``   -log p(x|z) per example
+    ``decode_tensor(z, temperature, greedy, generator) -> Tensor``   latents -> model output
 and gets encode / decode / reconstruct / sample / interpolate / grid / save_pretrained /
-from_pretrained for free, all in eval mode and without gradients.
+from_pretrained and the training step ``forward(batch, step)`` (the ELBO of
+gen.core.objective for VAEs, the reconstruction NLL for plain autoencoders).
+
+Randomness has two knobs, the same for every head: ``prior_scale`` is the standard
+deviation of the prior draws z ~ N(0, prior_scale^2 I) in ``sample``, and ``temperature``
+the randomness of decoders that draw their output step by step (music); ``greedy=True``
+takes the most likely output instead of drawing. Decoders that output probabilities
+(images) draw nothing, so for them only ``prior_scale`` matters.
 """
 
 from __future__ import annotations
@@ -23,13 +30,28 @@ from gen.core import registry
 from gen.core.checkpoint import load_pretrained_dir, save_pretrained_dir
 from gen.core.errors import CheckpointError, ConfigError, GenError
 from gen.core.latent import Method, grid, path
+from gen.core.objective import elbo
 from gen.core.posterior import DiagonalGaussian
+
+
+def _positive(name: str, value: float) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise GenError(f"{name} must be a number > 0, got {value!r}") from None
+    if not (v > 0 and v < float("inf")):
+        raise GenError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
 
 
 class LatentModel(nn.Module):
     """An autoencoder or VAE with a flat latent (B, latent_dim)."""
 
-    variational: ClassVar[bool] = False
+    variational: bool = False
+    #: weight-name prefixes of earlier releases -> today's (old checkpoints keep loading)
+    renamed_weights: ClassVar[dict[str, str]] = {}
+    #: whether ``decode_tensor`` draws its output (so ``temperature`` and ``greedy`` matter)
+    random_decoder: ClassVar[bool] = False
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -49,28 +71,71 @@ class LatentModel(nn.Module):
         """Convert decoder output into the data domain (default: the tensor itself)."""
         return y
 
-    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
-        """q(z|x) for input x (B, ...); latents (B, D). VAEs only."""
-        raise GenError(f"{type(self).__name__} is not variational: it has no posterior")
+    def encoder_params(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, ...) -> (B, 2D) posterior [mean, logvar] for a VAE, the code (B, D) for an AE."""
+        raise NotImplementedError
 
-    def encode_tensor(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, ...) -> code (B, D): the posterior mean for a VAE."""
-        return self.posterior(x).mean
+    def training_target(self, batch: Any) -> torch.Tensor:
+        """The batch as the reconstruction target x (default: the batch, or its first item)."""
+        return batch if isinstance(batch, torch.Tensor) else batch[0]
+
+    def training_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the encoder reads for target x (default: x itself)."""
+        return x
+
+    def reconstruction_nll(
+        self, x: torch.Tensor, z: torch.Tensor, step: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """-log p(x|z) per example (B,) in nats, plus extra batch metrics to log."""
+        raise NotImplementedError
+
+    def eval_metrics(self, x: torch.Tensor, code: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Extra metrics of the periodic evaluation, from targets x and codes (B, D)."""
+        return {}
 
     def decode_tensor(
-        self, z: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+        self,
+        z: torch.Tensor,
+        temperature: float = 1.0,
+        greedy: bool = False,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """z (B, D) -> model output (B, ...)."""
         raise NotImplementedError
 
-    def prior_sample(self, n: int, temperature: float, generator: torch.Generator) -> torch.Tensor:
-        """n latents (n, D) from the prior N(0, I), scaled by ``temperature``."""
+    # ------------------------------------------------------------- derived from the hooks
+    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
+        """q(z|x) for input x (B, ...); latents (B, D). VAEs only."""
         if not self.variational:
-            raise GenError(
-                f"{type(self).__name__} is a plain autoencoder with no prior to sample from; "
-                "use a VAE model to sample"
-            )
-        return temperature * torch.randn(n, self.latent_dim, generator=generator)
+            raise GenError(f"{type(self).__name__} is not variational: it has no posterior")
+        return DiagonalGaussian.from_params(self.encoder_params(x))
+
+    def encode_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, ...) -> code (B, D): the posterior mean for a VAE."""
+        return self.posterior(x).mean if self.variational else self.encoder_params(x)
+
+    def forward(self, batch: Any, step: int = 0) -> dict[str, torch.Tensor]:
+        """The training step: a dict of scalars with ``loss`` (see gen.core.trainer).
+
+        VAE: q(z|x) from the training input, one reparameterised z, the head's NLL and the
+        ELBO with the config's KL settings (``config.kl``). AE: the NLL of the code's decoding.
+        In eval mode the head's ``eval_metrics`` of the posterior means are added.
+        """
+        x = self.training_target(batch)
+        inp = self.training_input(x)
+        if self.variational:
+            q = self.posterior(inp)
+            nll, metrics = self.reconstruction_nll(x, q.sample(), step)
+            out = elbo(nll, q, self.config.kl, step)
+            code = q.mean
+        else:
+            code = self.encoder_params(inp)
+            nll, metrics = self.reconstruction_nll(x, code, step)
+            out = {"loss": nll.mean(), "nll": nll.mean().detach()}
+        out.update(metrics)
+        if not self.training:
+            out.update(self.eval_metrics(x, code.detach()))
+        return out
 
     # ------------------------------------------------------------- public API
     @property
@@ -79,14 +144,30 @@ class LatentModel(nn.Module):
         return next(self.parameters()).device
 
     def _z(self, z: Any) -> torch.Tensor:
-        z = torch.as_tensor(z, dtype=torch.float32)
+        try:
+            z = torch.as_tensor(z, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise GenError(f"latent codes must be numbers of shape (N, {self.latent_dim}): {e}"
+                           ) from None
         if z.dim() == 1:
             z = z.unsqueeze(0)
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise GenError(
                 f"latent codes must have shape (N, {self.latent_dim}), got {tuple(z.shape)}"
             )
+        if not torch.isfinite(z).all():
+            raise GenError("latent codes must be finite numbers (no NaN or infinity)")
         return z.to(self.device)
+
+    def _check_temperature(self, temperature: float, greedy: bool) -> float:
+        t = _positive("temperature", temperature)
+        if not self.random_decoder and (t != 1.0 or greedy):
+            raise GenError(
+                f"{type(self).__name__} decodes to probabilities and draws nothing, so "
+                "temperature and greedy do not apply; use prior_scale to sample closer to "
+                "(below 1) or further from (above 1) the prior's centre"
+            )
+        return t
 
     @torch.no_grad()
     def encode(self, data: Any) -> torch.Tensor:
@@ -95,26 +176,47 @@ class LatentModel(nn.Module):
         return self.encode_tensor(self.to_input(data)).cpu()
 
     @torch.no_grad()
-    def decode(self, z: Any, temperature: float = 1.0, seed: int | None = None) -> Any:
-        """Codes (N, D) -> data domain."""
+    def decode(
+        self, z: Any, temperature: float = 1.0, seed: int | None = None, greedy: bool = False
+    ) -> Any:
+        """Codes (N, D) -> data domain. ``greedy``: the most likely output (no drawing)."""
         self.eval()
+        t = self._check_temperature(temperature, greedy)
         gen = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        return self.to_output(self.decode_tensor(self._z(z), temperature, gen).cpu())
+        return self.to_output(self.decode_tensor(self._z(z), t, greedy, gen).cpu())
+
+    def _decode_greedy(self, z: torch.Tensor) -> Any:
+        return self.decode(z, greedy=self.random_decoder)
 
     def reconstruct(self, data: Any) -> Any:
-        """Encode then decode (posterior mean, no sampling noise)."""
-        return self.decode(self.encode(data), temperature=1e-6 if self.variational else 1.0)
+        """Encode then decode greedily (posterior mean, no sampling noise)."""
+        return self._decode_greedy(self.encode(data))
 
     @torch.no_grad()
-    def sample(self, n: int = 16, temperature: float = 1.0, seed: int | None = 0) -> Any:
-        """n new examples from the prior; ``temperature`` > 0 scales the randomness."""
-        if n < 1:
-            raise GenError(f"n must be >= 1, got {n}")
-        if not temperature > 0:
-            raise GenError(f"temperature must be > 0, got {temperature}")
+    def sample(
+        self,
+        n: int = 16,
+        temperature: float = 1.0,
+        seed: int | None = 0,
+        prior_scale: float = 1.0,
+        greedy: bool = False,
+    ) -> Any:
+        """n new examples: z ~ N(0, prior_scale^2 I), decoded at ``temperature`` (or greedily).
+
+        ``seed`` makes the result reproducible (None: a fresh random draw).
+        """
+        if not self.variational:
+            raise GenError(
+                f"{type(self).__name__} is a plain autoencoder with no prior to sample from; "
+                "use a VAE model to sample"
+            )
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise GenError(f"n must be a whole number >= 1, got {n!r}")
+        scale = _positive("prior_scale", prior_scale)
+        self._check_temperature(temperature, greedy)
         gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
-        z = self.prior_sample(n, temperature, gen)
-        return self.decode(z, temperature=temperature, seed=None if seed is None else seed + 1)
+        z = scale * torch.randn(n, self.latent_dim, generator=gen)
+        return self.decode(z, temperature, None if seed is None else seed + 1, greedy)
 
     def interpolate_latents(
         self, a: Any, b: Any, steps: int = 8, method: Method = "slerp"
@@ -129,8 +231,8 @@ class LatentModel(nn.Module):
             raise GenError(str(e)) from e
 
     def interpolate(self, a: Any, b: Any, steps: int = 8, method: Method = "slerp") -> Any:
-        """Decoded path of ``steps`` examples from a to b (endpoints included)."""
-        return self.decode(self.interpolate_latents(a, b, steps, method), temperature=1e-6)
+        """Decoded path of ``steps`` examples from a to b (endpoints included), greedy."""
+        return self._decode_greedy(self.interpolate_latents(a, b, steps, method))
 
     def grid(self, corners: Any, rows: int = 5, cols: int = 5, method: Method = "lerp") -> Any:
         """Decoded rows x cols grid (rows*cols examples, row-major) between four inputs."""
@@ -141,18 +243,24 @@ class LatentModel(nn.Module):
             zs = grid(z, rows, cols, method)
         except ValueError as e:  # rows or cols < 2, unknown method
             raise GenError(f"grid: {e}") from e
-        return self.decode(zs.reshape(rows * cols, -1), temperature=1e-6)
+        return self._decode_greedy(zs.reshape(rows * cols, -1))
 
     # ------------------------------------------------------------- persistence
     def save_pretrained(
-        self, path: str | Path, card: str | None = None, dtype: torch.dtype | None = None
+        self,
+        path: str | Path,
+        card: str | None = None,
+        dtype: torch.dtype | None = None,
+        extra_files: dict[str, str] | None = None,
     ) -> Path:
         """Write ``config.json`` + ``model.safetensors`` (+ ``card.md``) into directory ``path``.
 
         ``dtype`` (e.g. ``torch.float16``) stores floating-point weights at lower precision
         to halve shipped files; loading casts them back to the model's float32 parameters.
         """
-        extra = {"card.md": card} if card else None
+        extra = dict(extra_files or {})
+        if card:
+            extra["card.md"] = card
         state = {
             k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
             for k, v in self.state_dict().items()
@@ -170,7 +278,14 @@ class LatentModel(nn.Module):
         model = registry.build_model(config)
         if cls is not LatentModel and not isinstance(model, cls):
             raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
-        own = model.state_dict()
+        model.load_weights(state, f"{path}/model.safetensors")
+        return model.eval()
+
+    def load_weights(self, state: dict[str, torch.Tensor], source: str) -> None:
+        """Copy ``state`` into the model; a CheckpointError names missing/extra/misshapen ones."""
+        for old, new in self.renamed_weights.items():
+            state = {new + k[len(old):] if k.startswith(old) else k: v for k, v in state.items()}
+        own = self.state_dict()
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         bad = [k for k in own if k in state and own[k].shape != state[k].shape]
@@ -186,8 +301,5 @@ class LatentModel(nn.Module):
                     f"shape mismatch for {k}: file {tuple(state[k].shape)} vs config "
                     f"{tuple(own[k].shape)}"
                 )
-            raise CheckpointError(
-                f"{path}/model.safetensors does not match config.json: " + "; ".join(details)
-            )
-        model.load_state_dict(state)
-        return model.eval()
+            raise CheckpointError(f"{source} does not match the model: " + "; ".join(details))
+        self.load_state_dict(state)

@@ -46,10 +46,6 @@ class DiagonalGaussian:
         """(B, ...) standard deviations."""
         return torch.exp(0.5 * self.logvar)
 
-    def mode(self) -> torch.Tensor:
-        """(B, ...) the most likely latent, i.e. the mean."""
-        return self.mean
-
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """Reparameterised sample (B, ...): mean + std * eps, differentiable in both."""
         eps = torch.randn(

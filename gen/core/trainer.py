@@ -29,7 +29,8 @@ from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from gen.core.checkpoint import load_training_state, save_training_state
-from gen.core.errors import CheckpointError
+from gen.core.errors import CheckpointError, ConfigError
+from gen.core.evaluate import means, per_example, to_device
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 METRICS_NAME = "metrics.jsonl"
@@ -54,6 +55,23 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto" (cuda if present), "cpu", "cuda"
 
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "eval_every", "ckpt_every", "log_every"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        if not (self.lr > 0 and self.min_lr >= 0 and self.weight_decay >= 0
+                and self.grad_clip >= 0 and self.eval_batches >= 0):
+            raise ConfigError("train: lr must be > 0 and min_lr, weight_decay, grad_clip, "
+                              "eval_batches >= 0")
+        if self.lr_decay not in ("none", "cosine", "exp"):
+            raise ConfigError(f"train.lr_decay must be 'none', 'cosine' or 'exp', got "
+                              f"{self.lr_decay!r}")
+        if not 0 < self.lr_decay_rate <= 1:
+            raise ConfigError(f"train.lr_decay_rate must be in (0, 1], got {self.lr_decay_rate}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"train.device must be 'auto', 'cpu' or 'cuda', got "
+                              f"{self.device!r}")
+
     def lr_at(self, step: int) -> float:
         """Learning rate at optimisation step ``step``."""
         if self.lr_decay == "none":
@@ -63,17 +81,8 @@ class TrainConfig:
         if self.lr_decay == "cosine":
             frac = min(1.0, step / max(1, self.steps))
             return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * frac))
-        raise ValueError(f"lr_decay must be 'none', 'cosine' or 'exp', got {self.lr_decay!r}")
-
-
-def _to(batch: Any, device: torch.device) -> Any:
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    return type(batch)(_to(b, device) for b in batch)
-
-
-def _batch_size(batch: Any) -> int:
-    return int(batch.shape[0] if isinstance(batch, torch.Tensor) else batch[0].shape[0])
+        raise ConfigError(f"train.lr_decay must be 'none', 'cosine' or 'exp', got "
+                          f"{self.lr_decay!r}")
 
 
 class Trainer:
@@ -219,36 +228,17 @@ class Trainer:
         self._seconds_before = float(meta.get("train_seconds", 0.0))
 
     # ---------------------------------------------------------------- evaluation
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Example-weighted mean of the model's outputs over (part of) the eval set."""
+        """Example-weighted means of the model's outputs over (part of) the eval set."""
         if self.eval_data is None:
             return {}
         self.model.eval()
-        totals: dict[str, float] = {}
-        n = 0
-        bs = self.cfg.batch_size
-        n_batches = math.ceil(len(self.eval_data) / bs)
-        if self.cfg.eval_batches:
-            n_batches = min(n_batches, self.cfg.eval_batches)
-        gen = torch.Generator().manual_seed(1234)  # same eval noise every time
-        # a subset is a fixed random one: eval sets are often ordered (by source, by class)
-        order = torch.arange(len(self.eval_data))
-        if n_batches * bs < len(order):
-            order = torch.randperm(len(order), generator=gen)[: n_batches * bs]
-        cpu_state = torch.get_rng_state()
-        torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=gen)))
-        for i in range(n_batches):
-            idx = order[i * bs:(i + 1) * bs]
-            batch = _to(self.eval_data[idx], self.device)
-            out = self.model(batch, step=self.step)
-            b = _batch_size(batch)
-            for k, v in out.items():
-                totals[k] = totals.get(k, 0.0) + float(v) * b
-            n += b
-        torch.set_rng_state(cpu_state)
-        self.model.train()
-        return {k: v / n for k, v in totals.items()}
+        try:
+            res = per_example(lambda batch: self.model(batch, step=self.step), self.eval_data,
+                              self.cfg.batch_size, self.cfg.eval_batches, device=self.device)
+        finally:
+            self.model.train()
+        return means(res)
 
     # ---------------------------------------------------------------- main loop
     def fit(self, resume: bool = True) -> dict[str, float]:
@@ -276,7 +266,7 @@ class Trainer:
             lr = cfg.lr_at(self.step)
             for g in self.opt.param_groups:
                 g["lr"] = lr
-            batch = _to(next(batches), self.device)
+            batch = to_device(next(batches), self.device)
             out = self.wrapped(batch, step=self.step)
             loss = out["loss"]
             if not torch.isfinite(loss):

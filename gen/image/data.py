@@ -142,21 +142,20 @@ def build_image_data(
     config: object,
     rank: int = 0,
     world_size: int = 1,
-    dataset: str = "mnist",
-    train_path: str | None = None,
-    test_path: str | None = None,
+    source: str = "mnist",
+    test_source: str | None = None,
     limit: int | None = None,
 ) -> tuple[ImageDataset, ImageDataset]:
-    """(train, test) datasets for a recipe: MNIST by default, else user-supplied files."""
-    if dataset == "mnist":
+    """(train, test) datasets for a recipe: MNIST by default, else user-supplied files.
+
+    ``source``: "mnist" or an IDX / npz file of 28x28 images (``gen train --data FILE``);
+    ``test_source``: the evaluation file (default: the MNIST test set, or ``source``).
+    """
+    if source == "mnist":
         return (
             ImageDataset(*load_mnist("train", limit)),
             ImageDataset(*load_mnist("test", None if limit is None else max(limit // 5, 256))),
         )
-    if dataset == "file":
-        if not train_path:
-            raise DataError("dataset 'file' needs train_path (an IDX or npz file of 28x28 images)")
-        train = ImageDataset(*load_image_file(train_path, "train"))
-        test = ImageDataset(*load_image_file(test_path or train_path, "test"))
-        return train, test
-    raise DataError(f"unknown dataset {dataset!r}; expected 'mnist' or 'file'")
+    train = ImageDataset(*load_image_file(source, "train"))
+    test = ImageDataset(*load_image_file(test_source or source, "test"))
+    return train, test

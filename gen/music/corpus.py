@@ -209,7 +209,7 @@ def convert_tune(ref: TuneRef, expand_repeats: bool = True) -> TuneNotes:
 
 def tune_to_note_sequence(tune: TuneNotes) -> Any:
     """A converted tune -> NoteSequence (its first time signature, 120 qpm, one voice each)."""
-    from gen.music.convert import note_seq_module
+    from gen.music.midi import note_seq_module
 
     ns_mod = note_seq_module()
     seq = ns_mod.NoteSequence()

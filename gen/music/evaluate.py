@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from gen.core.errors import GenError
 from gen.core.latent import path
-from gen.music.tokens import validate_tokens
+from gen.music.melody import validate_tokens
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:

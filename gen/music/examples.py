@@ -9,7 +9,7 @@ per tune, with readable names. ``data/make_music_examples.py`` builds them from 
 cache (``data/cache/music/folk``); nothing here needs the cache, music21 or note_seq.
 
 File format (``np.load(..., allow_pickle=False)``): ``names`` (N,) unicode, ``tokens``
-(N, bars*16) uint8 melody tokens (see ``gen.music.tokens``), ``tune_ids`` (N,) unicode corpus
+(N, bars*16) uint8 melody tokens (see ``gen.music.melody``), ``tune_ids`` (N,) unicode corpus
 ids ``collection/file.abc#k``, ``source`` () unicode provenance line.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from gen.core.errors import DataError
-from gen.music.tokens import STEPS_PER_BAR, validate_tokens
+from gen.music.melody import STEPS_PER_BAR, validate_tokens
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 

@@ -7,6 +7,7 @@ models on ~150 tunes for tests and smoke runs.
 
 from __future__ import annotations
 
+from gen.core.objective import KLConfig
 from gen.core.registry import Recipe, register_recipe
 from gen.core.trainer import TrainConfig
 from gen.music.model import MusicConfig
@@ -26,8 +27,8 @@ RECIPES = {
         "2-bar melody VAE sized for a 2-core CPU: 1x256 bi-LSTM encoder, 2x256 LSTM decoder, "
         "z=128, beta 0.2 with 48 free bits (the paper's 2-bar setting)",
         MusicConfig(bars=2, latent_dim=128, enc_size=256, enc_layers=1, dec_size=256,
-                    dec_layers=2, sampling_rate=1000.0, beta=0.2, kl_warmup_steps=2000,
-                    free_bits=48.0),
+                    dec_layers=2, scheduled_sampling_rate=1000.0,
+                    kl=KLConfig(beta=0.2, warmup_steps=2000, free_bits=48.0)),
         # 10,000 steps (1.7 h on one core) gave 0.90 sampled accuracy on the test windows:
         # 0.97 on Essen, 0.79-0.86 on the Irish and Scottish fiddle collections; it was
         # still improving. Training resumes from its checkpoint, so it can run in parts.
@@ -51,7 +52,8 @@ RECIPES = {
         MusicConfig(bars=16, latent_dim=256, enc_size=192, enc_layers=1, dec_size=192,
                     dec_layers=2, hierarchical=True, conductor_size=192, conductor_layers=2,
                     hierarchical_encoder=True, core_z=True, bar_paths=True, token_dropout=0.2,
-                    sampling_rate=1000.0, beta=0.2, kl_warmup_steps=2000, free_bits=1024.0),
+                    scheduled_sampling_rate=1000.0,
+                    kl=KLConfig(beta=0.2, warmup_steps=2000, free_bits=1024.0)),
         # Batch 32: about 1.65 steps/s on two free cores; training resumes from its
         # checkpoint, so it can run in parts.
         _train(20_000, 32, eval_every=1000, ckpt_every=500, eval_batches=8),
@@ -60,7 +62,8 @@ RECIPES = {
         "MusicVAE's cat-mel_2bar_big sizes (GPU): 1x2048 bi-LSTM encoder, 3x2048 decoder, "
         "z=512, beta 0.5, no free bits",
         MusicConfig(bars=2, latent_dim=512, enc_size=2048, enc_layers=1, dec_size=2048,
-                    dec_layers=3, sampling_rate=1000.0, beta=0.5, kl_warmup_steps=10_000),
+                    dec_layers=3, scheduled_sampling_rate=1000.0,
+                    kl=KLConfig(beta=0.5, warmup_steps=10_000)),
         _train(50_000, 512, eval_every=2000, ckpt_every=2000),
     ),
     "hierdec-mel_16bar_big": (
@@ -68,7 +71,8 @@ RECIPES = {
         "2x1024 core decoder, z=512, beta 0.2 with 256 free bits",
         MusicConfig(bars=16, latent_dim=512, enc_size=2048, enc_layers=2, dec_size=1024,
                     dec_layers=2, hierarchical=True, conductor_size=1024, conductor_layers=2,
-                    sampling_rate=1000.0, beta=0.2, kl_warmup_steps=10_000, free_bits=256.0),
+                    scheduled_sampling_rate=1000.0,
+                    kl=KLConfig(beta=0.2, warmup_steps=10_000, free_bits=256.0)),
         _train(50_000, 512, eval_every=2000, ckpt_every=2000),
     ),
 }
@@ -80,7 +84,7 @@ for _name, (_desc, _model, _tr) in RECIPES.items():
 register_recipe(Recipe(
     "debug-mel_2bar",
     MusicConfig(bars=2, latent_dim=16, enc_size=32, dec_size=32, dec_layers=1,
-                sampling_rate=50.0, beta=0.1),
+                scheduled_sampling_rate=50.0, kl=KLConfig(beta=0.1)),
     TrainConfig(steps=60, batch_size=32, lr=3e-3, lr_decay="none", eval_every=30,
                 eval_batches=2, ckpt_every=30, log_every=10),
     {"source": "folk", "limit": 150, "transpose": 5},
@@ -90,9 +94,8 @@ register_recipe(Recipe(
     "debug-mel_16bar",
     MusicConfig(bars=16, latent_dim=16, enc_size=32, dec_size=32, dec_layers=1,
                 hierarchical=True, conductor_size=32, conductor_layers=1,
-                hierarchical_encoder=True, core_z=True, bar_paths=True, sampling_rate=50.0,
-                beta=0.1,
-                free_bits=8.0),
+                hierarchical_encoder=True, core_z=True, bar_paths=True,
+                scheduled_sampling_rate=50.0, kl=KLConfig(beta=0.1, free_bits=8.0)),
     TrainConfig(steps=40, batch_size=16, lr=3e-3, lr_decay="none", eval_every=20,
                 eval_batches=2, ckpt_every=20, log_every=10),
     {"source": "folk", "limit": 150, "transpose": 5},

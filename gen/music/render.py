@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from gen.core.errors import GenError
-from gen.music.tokens import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, pitch_name, tokens_to_notes
+from gen.music.melody import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, pitch_name, tokens_to_notes
 
 SAMPLE_RATE = 44100
 ROLL_W = 1200  # piano rolls: pixels for one row of panels
@@ -36,7 +36,7 @@ def soundfont_path() -> Path:
 
 
 def _to_pretty_midi(source: Any, bpm: float, program: int, gap_bars: int) -> Any:
-    from gen.music.convert import (
+    from gen.music.midi import (
         is_note_sequence,
         is_pretty_midi,
         note_seq_module,
@@ -143,12 +143,12 @@ def pianoroll_image(
 
     Panels run row by row, ``cols`` per row, each titled, with bar lines (dark), beat lines
     (light) and the Cs labelled; all panels share one pitch range. Notes come from
-    ``gen.music.tokens.tokens_to_notes``; drawing with PIL takes milliseconds where a
+    ``gen.music.melody.tokens_to_notes``; drawing with PIL takes milliseconds where a
     matplotlib figure of 16 panels takes seconds, so the app and the CLI share this one.
     """
     from PIL import Image, ImageDraw
 
-    from gen.music.convert import as_melody_list
+    from gen.music.midi import as_melody_list
 
     mels = [np.asarray(m).reshape(-1) for m in as_melody_list(melodies)]
     if titles is not None and len(titles) != len(mels):

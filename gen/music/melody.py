@@ -32,13 +32,6 @@ EVENT_NO_EVENT = -2
 EVENT_NOTE_OFF = -1
 
 
-def pitch_to_token(pitch: int) -> int:
-    """MIDI pitch in [21, 108] -> token in [2, 89]."""
-    if not MIN_PITCH <= pitch <= MAX_PITCH:
-        raise DataError(f"pitch {pitch} is outside the melody range {MIN_PITCH}-{MAX_PITCH}")
-    return int(pitch) - MIN_PITCH + NUM_SPECIAL
-
-
 def token_to_pitch(token: int) -> int:
     """Token in [2, 89] -> MIDI pitch in [21, 108]."""
     return int(token) + MIN_PITCH - NUM_SPECIAL
@@ -144,20 +137,6 @@ def survives_midi(tokens: Sequence[int], steps_per_bar: int = STEPS_PER_BAR) -> 
     if not notes:
         return False
     return notes[0][1] < steps_per_bar and notes[-1][2] > len(t) - steps_per_bar
-
-
-def transpose(tokens: np.ndarray, semitones: np.ndarray | int) -> np.ndarray:
-    """Shift pitch tokens by ``semitones`` (scalar or per-row (N,)); HOLD/NOTE_OFF unchanged.
-
-    tokens: (N, T) or (T,). The caller must keep the result within 21-108 (see
-    ``transpose_range``).
-    """
-    tok = np.asarray(tokens)
-    shift = np.asarray(semitones)
-    if tok.ndim == 2 and shift.ndim == 1:
-        shift = shift[:, None]
-    is_pitch = tok >= NUM_SPECIAL
-    return np.where(is_pitch, tok + shift, tok).astype(tok.dtype)
 
 
 def transpose_range(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

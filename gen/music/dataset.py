@@ -31,9 +31,10 @@ import numpy as np
 import torch
 
 from gen.core.errors import DataError
-from gen.music.convert import ExtractionOptions, extract_file, extract_windows, find_midi_files
 from gen.music.corpus import FOLK_COLLECTIONS, TuneNotes, TuneRef
-from gen.music.tokens import NUM_SPECIAL, STEPS_PER_BAR, transpose_range
+from gen.music.extract import ExtractionOptions, extract_file, extract_windows
+from gen.music.melody import NUM_SPECIAL, STEPS_PER_BAR, transpose_range
+from gen.music.midi import find_midi_files
 
 FORMAT_VERSION = 1  # bump when conversion or extraction changes meaning (invalidates caches)
 SPLITS = ("train", "valid", "test")
