@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+import gen.heads  # noqa: F401  (registers every head)
 from gen.core import registry
 from gen.core.errors import ConfigError
+from gen.core.files import write_text
 from gen.core.model import LatentModel
 from gen.core.trainer import Trainer
 
@@ -47,26 +51,50 @@ def train(
     steps: int | None = None,
     resume: bool = True,
     progress: bool = True,
-    **data: Any,
+    overrides: Sequence[str] = (),
+    data: str | Path | None = None,
+    init: str | Path | None = None,
+    **data_options: Any,
 ) -> Path:
     """Train a named recipe into ``out_dir``; returns the exported model directory.
 
     ``out_dir`` gets ``checkpoint.safetensors`` (resumed from when present and ``resume``),
-    ``metrics.jsonl`` and, at the end, ``model/`` (config.json + model.safetensors).
-    ``steps`` overrides the recipe's step count; ``data`` overrides its data options.
+    ``metrics.jsonl``, ``run.json`` (what was asked for) and, at the end, ``model/``.
+    ``steps`` overrides the recipe's step count; ``overrides`` are ``KEY=VALUE`` settings
+    (see ``registry.apply_overrides``); ``data`` is a dataset of the recipe's head (a prepared
+    folder, or a file for images); ``init`` a shipped name or model folder to start from
+    (fine-tuning: its architecture replaces the recipe's, its weights the random ones);
+    ``data_options`` override the recipe's data options.
     """
     rec = registry.get_recipe(recipe) if isinstance(recipe, str) else recipe
+    start = load(init) if init is not None else None
+    if start is not None:
+        if type(start.config) is not type(rec.model):
+            raise ConfigError(f"--init {init}: a {type(start.config).__name__} model cannot "
+                              f"start a {type(rec.model).__name__} recipe ({rec.name})")
+        rec = dataclasses.replace(rec, model=start.config)
     if steps is not None:
-        rec = dataclasses.replace(rec, train=dataclasses.replace(rec.train, steps=steps))
-    if data:
-        rec = dataclasses.replace(rec, data={**rec.data, **data})
+        overrides = [*overrides, f"steps={steps}"]
+    rec = registry.apply_overrides(rec, list(overrides))
+    head = registry.head_of(rec.model)
+    if data is not None:
+        data_options = {head.data_option: str(data), **data_options}
+    if data_options:
+        rec = dataclasses.replace(rec, data={**rec.data, **data_options})
     torch.manual_seed(rec.train.seed)  # the same initial weights on every rank and every run
     model = registry.build_model(rec.model)
+    if start is not None:
+        model.load_weights(start.state_dict(), f"--init {init}")
 
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     train_ds, eval_ds = registry.build_data(rec, rank=rank, world_size=world)
     trainer = Trainer(model, train_ds, eval_ds, rec.train, out_dir, progress=progress)
+    if rank == 0:
+        write_text(Path(out_dir) / "run.json", json.dumps({
+            "recipe": rec.name, "overrides": list(overrides), "init": None if init is None
+            else str(init), "data": rec.data, "model": registry.config_to_dict(rec.model),
+            "train": dataclasses.asdict(rec.train)}, indent=2) + "\n")
     trainer.fit(resume=resume)
     final = Path(out_dir) / "model"
     trainer.export(final)

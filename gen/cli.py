@@ -1,37 +1,95 @@
-"""The `gen` command. Every verb calls the public Python API; none re-implements model logic.
+"""The `gen` command: generic verbs that work for every model. Each verb calls the public API
+and the model's head io (gen.<head>.io: read inputs, write outputs); none re-implements model
+logic. Only argument parsing happens at import time, so `gen --help` needs no torch.
 
-gen list                                   shipped models and trainable configs
-gen train mnist-vae --out runs/mnist-vae   train (resumes); torchrun-compatible
-gen eval mnist-vae --k 1000                metrics on the MNIST test set
-gen sample mnist-vae --n 64 --out out/     sample grid PNG
-gen interpolate mnist-vae --a 3 --b 8      interpolation strip PNG
-gen plot mnist-vae-2d --out out/           reconstructions, samples, maps ...
-gen demo --out out/demo                    pictures from every shipped model
+gen list                                        shipped models and trainable configs
+gen train CONFIG --out DIR [--set lr=3e-4] [--data DIR] [--init MODEL]
+gen eval MODEL                                  the head's held-out metrics
+gen sample MODEL --n 8 --out out/               samples (+ MIDI, audio, piano roll for music)
+gen reconstruct MODEL [INPUT ...] --out out/
+gen interpolate MODEL A B --steps 8 --out out/
+gen grid MODEL TL TR BL BR --rows 4 --cols 4 --out out/
+gen ship RUN NAME                               float16 export, evaluation, card
+gen data music [--midi FOLDER] --out DIR        prepare a music dataset (cached windows)
+gen extract FILE_OR_FOLDER ...                  what melody windows MIDI files yield, and why not
+gen plot MODEL --out out/                       the model's standard pictures
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from gen.core.errors import GenError
 
-EPILOG = "Models are shipped names (see `gen list`) or directories written by save_pretrained."
+MODEL_HELP = "a shipped model name (see `gen list`) or a folder written by save_pretrained"
+INPUT_HELP = ("inputs: for image models an MNIST test index, a picture or a .npy array; for "
+              "music models a shipped example number, a MIDI file (FILE.mid#N: window N) or "
+              "a .npy token array")
 
 
-def _image_model(name: str):  # noqa: ANN202
+# ----------------------------------------------------------------------------- helpers
+def _model(name: str) -> Any:
     import gen
-    from gen.image.model import ImageModel
 
-    model = gen.load(name)
-    if not isinstance(model, ImageModel):
-        raise GenError(f"{name!r} is not an image model; use the music-* verbs for music models")
-    return model
+    return gen.load(name)
 
 
+def _io(model: Any) -> Any:
+    from gen.core.registry import head_of
+
+    return head_of(model).io_module()
+
+
+def _out(args: argparse.Namespace) -> Path:
+    from gen.core.files import output_dir
+
+    return output_dir(args.out)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k) for k in ("cols", "bpm", "program", "gap_bars", "audio", "plot")
+            if hasattr(args, k)}
+
+
+def _write(model: Any, outputs: Any, args: argparse.Namespace, stem: str,
+           titles: list[str]) -> None:
+    for p in _io(model).write(model, outputs, _out(args), stem, titles, _options(args)):
+        print(f"wrote {p}")
+
+
+def _stack(inputs: Any, outputs: Any) -> Any:
+    """Inputs above outputs when they have the same shape (else the outputs alone)."""
+    import numpy as np
+    import torch
+
+    if tuple(inputs.shape[1:]) != tuple(outputs.shape[1:]):
+        return outputs
+    if isinstance(outputs, torch.Tensor):
+        return torch.cat([torch.as_tensor(inputs, dtype=outputs.dtype), outputs])
+    return np.concatenate([np.asarray(inputs, dtype=outputs.dtype), outputs])
+
+
+def _head_kwargs(fn: Any, given: dict[str, Any], model: Any) -> dict[str, Any]:
+    """The options of ``given`` that were set, refusing those ``fn`` does not take."""
+    params = inspect.signature(fn).parameters
+    out = {}
+    for k, v in given.items():
+        if v is None:
+            continue
+        if k not in params:
+            raise GenError(f"--{k.replace('_', '-')} does not apply to "
+                           f"{type(model).__name__} models")
+        out[k] = v
+    return out
+
+
+# ----------------------------------------------------------------------------- verbs
 def cmd_list(args: argparse.Namespace) -> None:
     """Print shipped models and registered training configs."""
     import gen
@@ -49,91 +107,200 @@ def cmd_train(args: argparse.Namespace) -> None:
     """Train a named config; resumable, and runs under torchrun for several processes."""
     import gen
 
-    data = {}
-    if args.train_file:
-        data = {"dataset": "file", "train_path": args.train_file, "test_path": args.test_file}
     t0 = time.time()
-    out = gen.train(args.config, args.out, steps=args.steps, resume=not args.no_resume, **data)
+    out = gen.train(args.config, args.out, steps=args.steps, resume=not args.no_resume,
+                    overrides=args.set, data=args.data, init=args.init)
     print(f"model written to {out} ({time.time() - t0:.0f} s)")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    """Evaluate an image model on the MNIST test set and print JSON metrics."""
-    from gen.image.data import load_mnist
-    from gen.image.evaluate import evaluate_image_model
+    """Evaluate a model with its head's metrics and print them as JSON."""
+    import importlib
 
-    model = _image_model(args.model)
-    train, test = load_mnist("train"), load_mnist("test", args.limit)
+    from gen.core.registry import head_of
+
+    model = _model(args.model)
+    head = head_of(model)
+    module, _, attr = head.evaluate.partition(":")
+    fn = getattr(importlib.import_module(module), attr)
+    kw = _head_kwargs(fn, {"data": args.data, "split": args.split, "limit": args.limit,
+                           "k": args.k, "pairs": args.pairs}, model)
     t0 = time.time()
-    res = evaluate_image_model(model, train, test, k=args.k)
+    res = fn(model, **kw)
     res["eval_seconds"] = round(time.time() - t0, 1)
     text = json.dumps(res, indent=2)
     print(text)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(text + "\n")
+        from gen.core.files import write_text
+
+        write_text(args.json, text + "\n")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    """Write a grid of samples from a VAE."""
-    from gen.image.plots import save_grid
+    """Sample from the prior and write the results."""
+    model = _model(args.model)
+    out = model.sample(n=args.n, temperature=args.temperature, seed=args.seed,
+                       prior_scale=args.prior_scale, greedy=args.greedy)
+    how = "greedy" if args.greedy else f"temperature {args.temperature:g}"
+    _write(model, out, args, "samples",
+           [f"sample {i} ({how}, prior scale {args.prior_scale:g}, seed {args.seed})"
+            for i in range(args.n)])
 
-    model = _image_model(args.model)
-    imgs = model.sample(args.n, args.temperature, args.seed)
-    p = save_grid(
-        imgs,
-        Path(args.out) / "samples.png",
-        cols=args.cols,
-        title=f"{args.n} samples, T={args.temperature}, seed={args.seed}",
-    )
-    print(p)
+
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    """Encode inputs and decode them again (inputs above, reconstructions below)."""
+    model = _model(args.model)
+    x = _io(model).read(model, args.inputs)
+    y = model.reconstruct(x)
+    both = _stack(x, y)
+    n = len(x)
+    titles = ([f"input {i}" for i in range(n)] if len(both) > n else []) + [
+        f"reconstruction {i}" for i in range(n)]
+    _write(model, both, args, "reconstruction", titles)
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
-    """Interpolate between two MNIST test digits (by index) and write a strip."""
-    from gen.image.data import load_mnist
-    from gen.image.plots import save_grid
+    """Decode the latent path between two inputs, endpoints included."""
+    model = _model(args.model)
+    io = _io(model)
+    a, b = io.read(model, [args.a]), io.read(model, [args.b])
+    path = model.interpolate(a, b, steps=args.steps, method=args.method)
+    _write(model, path, args, "interpolation",
+           [f"step {i} of {args.steps} ({args.method})" for i in range(args.steps)])
 
-    model = _image_model(args.model)
-    x, y = load_mnist("test")
-    for i in (args.a, args.b):
-        if not 0 <= i < len(x):
-            raise GenError(f"test index {i} out of range 0..{len(x) - 1}")
-    a, b = x[args.a : args.a + 1], x[args.b : args.b + 1]
-    if model.config.kind == "sr":
-        a, b = model.corrupt(a), model.corrupt(b)
-    strip = model.interpolate(a, b, steps=args.steps, method=args.method)
-    p = save_grid(
-        strip,
-        Path(args.out) / "interpolation.png",
-        cols=args.steps,
-        title=f"{args.method}: test #{args.a} (digit {int(y[args.a])}) -> "
-        f"#{args.b} (digit {int(y[args.b])})",
-    )
-    print(p)
+
+def cmd_grid(args: argparse.Namespace) -> None:
+    """Decode a rows x cols grid between four corner inputs."""
+    model = _model(args.model)
+    corners = _io(model).read(model, args.corners)
+    out = model.grid(corners, rows=args.rows, cols=args.cols, method=args.method)
+    _write(model, out, args, "grid",
+           [f"row {r}, col {c}" for r in range(args.rows) for c in range(args.cols)])
+
+
+def cmd_ship(args: argparse.Namespace) -> None:
+    """Export a run in float16, evaluate the shipped weights, write eval.json and the card."""
+    import importlib
+
+    from gen.core.registry import head_of
+    from gen.core.ship import model_dir, ship
+
+    dest = Path(args.dest) if args.dest else Path(__file__).parent / "pretrained" / args.name
+    model = _model(str(model_dir(args.run)))
+    module, _, attr = head_of(model).evaluate.partition(":")
+    fn = getattr(importlib.import_module(module), attr)
+    kw = _head_kwargs(fn, {"data": args.data, "limit": args.limit, "k": args.k}, model)
+    print(f"shipped {ship(args.run, args.name, dest, note=args.note, **kw)}")
+
+
+def cmd_data(args: argparse.Namespace) -> None:
+    """Prepare a dataset: the music head's cached melody windows."""
+    from gen.music.dataset import prepare_corpus, prepare_midi, summarize
+    from gen.music.extract import ExtractionOptions
+
+    opts = ExtractionOptions(time_signatures=tuple(args.time_signatures))
+    split = tuple(args.split)
+    if args.midi:
+        if not args.out:
+            raise GenError("--out is needed with --midi (the prepared dataset folder)")
+        out = prepare_midi(args.midi, args.out, args.workers, opts, tuple(args.bars), split,
+                           args.force)
+    else:
+        out = prepare_corpus(args.out, args.collections, args.limit, args.workers, opts,
+                             tuple(args.bars), split, args.force)
+    stats = json.loads((Path(out) / "stats.json").read_text())
+    print(summarize(stats, out))
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Per-file report of the melody windows a MIDI file or folder yields."""
+    import numpy as np
+
+    from gen.core.files import out_file
+    from gen.music.extract import ExtractionOptions, extract_file
+    from gen.music.midi import find_midi_files
+
+    opts = ExtractionOptions(time_signatures=tuple(args.time_signatures))
+    files = [f for p in args.paths for f in find_midi_files(p)]
+    reports, windows, owners = [], [], []
+    for i, f in enumerate(files):
+        wins, rep = extract_file(f, args.bars, opts)[args.bars]
+        reports.append(rep.to_dict())
+        print(rep.line())
+        windows.append(wins)
+        owners.extend([i] * len(wins))
+    total = sum(len(w) for w in windows)
+    empty = sum(1 for r in reports if not r["windows"])
+    print(f"{len(files)} file(s): {total} windows of {args.bars} bars; {empty} file(s) "
+          "yielded none")
+    if args.out:
+        from gen.core.files import atomic_write, write_text
+
+        out = _out(args)
+        write_text(out_file(out, "extract_report.json"), json.dumps(reports, indent=2) + "\n")
+        t = args.bars * 16
+        arrays = {"windows": np.concatenate(windows) if total else np.zeros((0, t), np.uint8),
+                  "file_index": np.array(owners, dtype=np.int32),
+                  "files": np.array([str(f) for f in files], dtype=str)}
+        npz = out_file(out, f"windows_{args.bars}bar.npz")
+        atomic_write(npz, lambda tmp: np.savez_compressed(tmp, **arrays))
+        print(f"wrote {out / 'extract_report.json'} and {npz}")
+    return 0 if total else 1
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
-    """Write the standard pictures of a model."""
-    from gen.image.plots import PLOTS, make_plots
+    """The model's standard pictures (reconstructions, samples, maps; piano rolls)."""
+    for name in args.models or []:
+        model = _model(name)
+        out = _out(args) / Path(name).name if len(args.models) > 1 else _out(args)
+        for p in _io(model).ship_pictures(model, out, Path(name).name):
+            print(f"wrote {p}")
 
-    model = _image_model(args.model)
-    what = tuple(args.what) if args.what else PLOTS
-    for p in make_plots(model, args.out, what, name=Path(str(args.model)).name, seed=args.seed):
-        print(p)
+
+# ----------------------------------------------------------------------------- parser
+def _count(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
-    """Load every shipped image model and write its pictures (the README's main job)."""
-    import gen
-    from gen.image.plots import make_plots
+def _number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (v == v and abs(v) != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
 
-    names = [n for n in gen.available() if n.startswith("mnist")]
-    if not names:
-        raise GenError("no shipped image models found in gen/pretrained")
-    for name in names:
-        for p in make_plots(_image_model(name), args.out, name=name):
-            print(p)
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= v < 2**63:
+        raise argparse.ArgumentTypeError(f"must be in 0..2^63-1, got {v}")
+    return v
+
+
+def _output_args(p: argparse.ArgumentParser, cols: bool = True) -> None:
+    p.add_argument("--out", default="out", help="output folder (created; default out/)")
+    if cols:
+        g = p.add_argument_group("image output")
+        g.add_argument("--cols", type=_count, default=None, help="columns of the picture grid")
+    g = p.add_argument_group("music output")
+    g.add_argument("--bpm", type=_number, default=120.0, help="tempo of MIDI and audio (120)")
+    g.add_argument("--program", type=int, default=0,
+                   help="General MIDI program 0-127 (0 piano, 73 flute, 40 violin)")
+    g.add_argument("--gap-bars", type=int, default=1,
+                   help="silent bars between melodies in the combined file (1)")
+    g.add_argument("--no-audio", dest="audio", action="store_false", help="skip the WAV")
+    g.add_argument("--no-plot", dest="plot", action="store_false", help="skip the piano roll")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,78 +310,129 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("list", help="list shipped models and training configs")
-    s.set_defaults(fn=cmd_list)
+    def verb(name: str, fn: Any, help_: str, description: str | None = None
+             ) -> argparse.ArgumentParser:
+        s = sub.add_parser(name, help=help_, description=description or help_)
+        s.set_defaults(fn=fn)
+        return s
 
-    s = sub.add_parser(
-        "train",
-        help="train a named config (resumes from OUT/checkpoint)",
-        description="Train a named config from `gen list`. Writes OUT/checkpoint"
-        ".safetensors (atomic, resumed on restart), OUT/metrics.jsonl and finally "
-        "OUT/model/. For several processes: torchrun --standalone "
-        "--nproc_per_node=2 -m gen train CONFIG --out OUT.",
-    )
-    s.add_argument("config", help="config name, e.g. mnist-vae")
+    verb("list", cmd_list, "list shipped models and training configs")
+
+    s = verb("train", cmd_train, "train a named config (resumes from OUT/checkpoint)",
+             "Train a named config from `gen list`. Writes OUT/checkpoint.safetensors (atomic, "
+             "resumed on restart), OUT/metrics.jsonl, OUT/run.json and finally OUT/model/. "
+             "For several processes: torchrun --standalone --nproc_per_node=2 -m gen train "
+             "CONFIG --out OUT.")
+    s.add_argument("config", help="config name, e.g. mnist-vae or cat-mel_2bar_small")
     s.add_argument("--out", required=True, help="run directory")
-    s.add_argument("--steps", type=int, help="override the number of optimiser steps")
+    s.add_argument("--steps", type=_count, help="override the number of optimiser steps")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, e.g. --set lr=3e-4 --set batch_size=64 --set "
+                        "beta=0.5 (training, model and data.* options; repeatable)")
+    s.add_argument("--data", help="train on this dataset: a folder prepared by `gen data` "
+                                  "(music) or an IDX / npz file of 28x28 images")
+    s.add_argument("--init", help="start from this model (shipped name or folder): "
+                                  "fine-tuning; its architecture replaces the config's")
     s.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
-    s.add_argument("--train-file", help="train on 28x28 images from an IDX or npz file")
-    s.add_argument("--test-file", help="evaluate on images from this IDX or npz file")
-    s.set_defaults(fn=cmd_train)
 
-    s = sub.add_parser(
-        "eval",
-        help="evaluate an image model on MNIST test",
-        epilog=EPILOG,
-        description="VAEs: negative ELBO and importance-sampled NLL in nats on "
-        "binarised test digits. AE/DAE/SR: MSE and PSNR (with noisy-input or "
-        "bicubic baselines). All: codes vs PCA (reconstruction MSE, 5-NN accuracy).",
-    )
-    s.add_argument("model")
-    s.add_argument("--k", type=int, default=1000, help="importance samples (default 1000)")
-    s.add_argument("--limit", type=int, help="evaluate on the first N test images only")
+    s = verb("eval", cmd_eval, "evaluate a model with its head's metrics",
+             "Images: negative ELBO and importance-sampled NLL (VAEs) or MSE / PSNR, and codes "
+             "vs PCA, on the MNIST test set. Music: teacher-forced and sampled accuracy, KL, "
+             "NLL and the interpolation check on a prepared dataset's test windows.")
+    s.add_argument("model", help=MODEL_HELP)
+    s.add_argument("--data", help="dataset (music: 'folk' or a prepared folder; images: an "
+                                  "IDX / npz file with labels)")
+    s.add_argument("--split", default=None, help="which split (default test)")
+    s.add_argument("--limit", type=_count, help="evaluate a subset of N examples")
+    s.add_argument("--k", type=_count, help="images: importance samples (default 1000)")
+    s.add_argument("--pairs", type=_count, help="music: pairs for the interpolation check (32)")
     s.add_argument("--json", help="also write the metrics to this file")
-    s.set_defaults(fn=cmd_eval)
 
-    s = sub.add_parser("sample", help="sample grid from a VAE", epilog=EPILOG)
-    s.add_argument("model")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--cols", type=int, default=8)
-    s.add_argument("--temperature", type=float, default=1.0, help="std of the prior draws")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="out", help="output folder (writes samples.png)")
-    s.set_defaults(fn=cmd_sample)
+    s = verb("sample", cmd_sample, "draw new examples from a VAE's prior",
+             "Draw z ~ N(0, prior_scale^2 I) and decode. For music, --temperature divides the "
+             "decoder's logits (0.5 conservative, 1.0 the model's own distribution) and "
+             "--greedy takes the most likely note at every step; image decoders draw nothing, "
+             "so only --prior-scale applies to them.")
+    s.add_argument("model", help=MODEL_HELP)
+    s.add_argument("--n", type=_count, default=8, help="how many (8)")
+    s.add_argument("--temperature", type=_number, default=1.0,
+                   help="decoder randomness (music; 1.0)")
+    s.add_argument("--prior-scale", type=_number, default=1.0,
+                   help="standard deviation of the prior draws (1.0)")
+    s.add_argument("--greedy", action="store_true", help="most likely output (music)")
+    s.add_argument("--seed", type=_seed, default=0, help="random seed (0)")
+    _output_args(s)
 
-    s = sub.add_parser(
-        "interpolate", help="interpolation strip between two test digits", epilog=EPILOG
-    )
-    s.add_argument("model")
-    s.add_argument("--a", type=int, default=0, help="MNIST test index of the start")
-    s.add_argument("--b", type=int, default=1, help="MNIST test index of the end")
-    s.add_argument("--steps", type=int, default=10, help="images in the strip, endpoints included")
-    s.add_argument("--method", choices=("lerp", "slerp"), default="slerp")
-    s.add_argument("--out", default="out", help="output folder (writes interpolation.png)")
-    s.set_defaults(fn=cmd_interpolate)
+    s = verb("reconstruct", cmd_reconstruct, "encode and decode inputs",
+             "Encode inputs and decode them greedily; writes inputs and reconstructions. "
+             + INPUT_HELP + ". Without inputs: test digits 0-7 / the first 4 examples.")
+    s.add_argument("model", help=MODEL_HELP)
+    s.add_argument("inputs", nargs="*", help="inputs (see above)")
+    _output_args(s)
 
-    s = sub.add_parser(
-        "plot", help="reconstructions, samples, interpolation, 2-d maps", epilog=EPILOG
-    )
-    s.add_argument("model")
-    s.add_argument("--what", nargs="*", help="subset of: recon samples interp map scatter")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="out", help="output folder")
-    s.set_defaults(fn=cmd_plot)
+    s = verb("interpolate", cmd_interpolate, "decode the latent path between two inputs",
+             "Decode the path between the codes of A and B, endpoints included. " + INPUT_HELP)
+    s.add_argument("model", help=MODEL_HELP)
+    s.add_argument("a", help="start input")
+    s.add_argument("b", help="end input")
+    s.add_argument("--steps", type=int, default=8, help="points on the path incl. ends (8)")
+    s.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    _output_args(s)
 
-    s = sub.add_parser("demo", help="pictures from every shipped image model")
-    s.add_argument("--out", default="out/demo")
-    s.set_defaults(fn=cmd_demo)
+    s = verb("grid", cmd_grid, "a 2-D grid between four corner inputs",
+             "Decode a rows x cols grid between four inputs (top left, top right, bottom "
+             "left, bottom right). " + INPUT_HELP)
+    s.add_argument("model", help=MODEL_HELP)
+    s.add_argument("corners", nargs=4, metavar="CORNER", help="four inputs")
+    s.add_argument("--rows", type=int, default=4, help="rows (4)")
+    s.add_argument("--cols", type=int, default=4, help="columns (4)")
+    s.add_argument("--method", choices=("slerp", "lerp"), default="lerp")
+    _output_args(s, cols=False)
 
-    try:
-        from gen.music.cli import add_music_commands
-    except ImportError:
-        pass
-    else:
-        add_music_commands(sub)
+    s = verb("ship", cmd_ship, "export a run as a shipped model with its card",
+             "Store RUN's model in float16 under gen/pretrained/NAME (or --dest), evaluate the "
+             "shipped weights with the head's metrics, and write eval.json, card.md and "
+             "pictures there.")
+    s.add_argument("run", help="a run folder (with model/) or a model folder")
+    s.add_argument("name", help="name of the shipped model (usually its config's)")
+    s.add_argument("--dest", help="destination folder (default gen/pretrained/NAME)")
+    s.add_argument("--note", default="", help="training conditions for the card")
+    s.add_argument("--data", help="evaluation dataset (see gen eval)")
+    s.add_argument("--limit", type=_count, help="evaluate a subset of N examples")
+    s.add_argument("--k", type=_count, help="images: importance samples (1000)")
+
+    s = verb("data", cmd_data, "prepare a dataset (music: cached melody windows)",
+             "Convert the folk tunes shipped with music21 (or --midi FILE_OR_FOLDER) into "
+             "2-bar and 16-bar melody windows with MusicVAE's rules, split train/valid/test by "
+             "tune, and cache them with a stats.json. A second run with the same settings "
+             "reuses the cache. Image data needs no preparation (MNIST ships with the install; "
+             "other sets are IDX / npz files given to --data).")
+    s.add_argument("head", choices=("music",), help="which head's data")
+    s.add_argument("--out", default=None, help="dataset folder (default data/cache/music/...)")
+    s.add_argument("--midi", default=None, help="a MIDI file or folder instead of the corpus")
+    s.add_argument("--collections", nargs="+", default=None,
+                   help="music21 corpus folders (default: the five folk collections)")
+    s.add_argument("--limit", type=_count, default=None, help="convert only about N tunes")
+    s.add_argument("--workers", type=_count, default=None, help="processes (default: cores)")
+    s.add_argument("--bars", type=int, nargs="+", default=[2, 16], help="window lengths (2 16)")
+    s.add_argument("--time-signatures", nargs="+", default=["4/4", "2/2"],
+                   help="meters to keep: 4/4 2/2 natively; 2/4 and 4/2 regrouped")
+    s.add_argument("--split", type=float, nargs=3, default=[0.9, 0.05, 0.05],
+                   metavar=("TRAIN", "VALID", "TEST"), help="fractions of tunes (0.9 0.05 0.05)")
+    s.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
+
+    s = verb("extract", cmd_extract, "report the melody windows each MIDI file yields",
+             "Run the melody extraction on MIDI files or folders and report, per file, how "
+             "many windows it yields and, when none, why. Exit status 1 when nothing was found.")
+    s.add_argument("paths", nargs="+", help="MIDI files or folders")
+    s.add_argument("--bars", type=int, choices=(2, 16), default=2, help="window length (2)")
+    s.add_argument("--time-signatures", nargs="+", default=["4/4", "2/2"])
+    s.add_argument("--out", default=None,
+                   help="also write extract_report.json and windows_<bars>bar.npz here")
+
+    s = verb("plot", cmd_plot, "the standard pictures of one or more models")
+    s.add_argument("models", nargs="+", help=MODEL_HELP)
+    s.add_argument("--out", default="out", help="output folder (one sub-folder per model)")
     return p
 
 
@@ -225,6 +443,10 @@ def main(argv: list[str] | None = None) -> int:
         status = args.fn(args)
     except GenError as e:
         print(f"gen {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"gen {args.cmd}: error: out of memory; try smaller counts or sizes",
+              file=sys.stderr)
         return 2
     return int(status or 0)
 

@@ -68,6 +68,11 @@ _HEADS: dict[str, Head] = {}  # config class name -> head
 _RECIPES: dict[str, Recipe] = {}
 
 
+def _ensure_heads() -> None:
+    """Import gen.heads (the list of heads) once, so that every head is registered."""
+    importlib.import_module("gen.heads")
+
+
 def register_head(head: Head) -> None:
     """Add a head; its config class name must be new."""
     key = head.config.__name__
@@ -78,11 +83,13 @@ def register_head(head: Head) -> None:
 
 def heads() -> list[Head]:
     """All registered heads."""
+    _ensure_heads()
     return list(_HEADS.values())
 
 
 def head_of(config_or_model: Any) -> Head:
     """The head of a config dataclass or of a model (anything with ``.config``)."""
+    _ensure_heads()
     cfg = getattr(config_or_model, "config", config_or_model)
     key = type(cfg).__name__
     if key not in _HEADS:
@@ -100,11 +107,13 @@ def register_recipe(recipe: Recipe) -> None:
 
 def recipes() -> dict[str, Recipe]:
     """All registered recipes by name."""
+    _ensure_heads()
     return dict(_RECIPES)
 
 
 def get_recipe(name: str) -> Recipe:
     """The recipe called ``name``; a ConfigError lists the known names otherwise."""
+    _ensure_heads()
     if name not in _RECIPES:
         raise ConfigError(f"unknown config {name!r}; known configs: {', '.join(sorted(_RECIPES))}")
     return _RECIPES[name]
@@ -160,6 +169,7 @@ def _build(cls: type, d: dict[str, Any], source: str) -> Any:
 
 def config_from_dict(d: dict[str, Any], source: str = "config") -> Any:
     """Rebuild a config dataclass from ``config_to_dict`` output; unknown fields are errors."""
+    _ensure_heads()
     d = dict(d)
     kind = d.pop("config_type", None)
     if kind not in _HEADS:

@@ -11,14 +11,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from gen.core.errors import GenError
+from gen.core.evaluate import per_example
 from gen.core.latent import path
 from gen.music.melody import validate_tokens
 
@@ -52,7 +54,7 @@ def interpolation_curve(model: Any, windows: np.ndarray, pairs: int = 32, steps:
     za = model.posterior(torch.as_tensor(a, dtype=torch.long, device=dev)).mean
     zb = model.posterior(torch.as_tensor(b, dtype=torch.long, device=dev)).mean
     zs = torch.stack([path(za[i], zb[i], steps, "slerp") for i in range(len(a))])  # (P, S, D)
-    dec = model.decode_tensor(zs.reshape(-1, zs.shape[-1]), 0.0, None).cpu().numpy()
+    dec = model.decode_tensor(zs.reshape(-1, zs.shape[-1]), greedy=True).cpu().numpy()
     dec = dec.reshape(len(a), steps, -1)
     to_start = hamming(dec, a[:, None, :]).mean(0)  # (S,)
     to_end = hamming(dec, b[:, None, :]).mean(0)
@@ -79,32 +81,28 @@ def evaluate_music(model: Any, windows: Any, batch_size: int = 256, pairs: int =
     if x_all.ndim != 2 or len(x_all) == 0:
         raise GenError(f"windows must be a non-empty (N, {model.config.seq_len}) array")
     model.eval()
-    dev = model.device
-    tot = {"tf": 0.0, "sampled": 0.0, "kl": 0.0, "nll": 0.0}
-    n = 0
-    per_window = []
-    for i in range(0, len(x_all), batch_size):
-        x = torch.as_tensor(x_all[i:i + batch_size], dtype=torch.long, device=dev)
+
+    def one_batch(x: torch.Tensor) -> dict[str, torch.Tensor]:
         q = model.posterior(x)
-        logits = model.decoder(q.mean, x, None)
-        greedy = model.decoder.generate(q.mean, 0.0, None)
-        b = x.shape[0]
-        tot["tf"] += float((logits.argmax(-1) == x).float().mean()) * b
-        tot["sampled"] += float((greedy == x).float().mean()) * b
-        per_window.append((greedy == x).float().mean(1).cpu().numpy())
-        tot["kl"] += float(q.kl().sum())
-        tot["nll"] += float(F.cross_entropy(logits.transpose(1, 2), x, reduction="none")
-                            .sum(1).sum())
-        n += b
+        states = model.decoder(q.mean, x, None)
+        out = model.output
+        pred = out.sample(states.reshape(-1, states.shape[-1]), greedy=True).view(x.shape)
+        greedy = model.decoder.generate(q.mean, greedy=True)
+        return {"tf": out.matches(pred, x).mean(1), "sampled": out.matches(greedy, x).mean(1),
+                "kl": q.kl(), "nll": -out.log_prob(states, x).sum(1)}
+
+    r = per_example(one_batch, torch.as_tensor(x_all, dtype=torch.long), batch_size,
+                    device=model.device)
+    n = len(x_all)
     res: dict[str, Any] = {
         "windows": n,
-        "tf_accuracy": round(tot["tf"] / n, 4),
-        "sampled_accuracy": round(tot["sampled"] / n, 4),
-        "kl_bits": round(tot["kl"] / n / math.log(2), 2),
-        "nll_nats": round(tot["nll"] / n, 3),
+        "tf_accuracy": round(float(r["tf"].mean()), 4),
+        "sampled_accuracy": round(float(r["sampled"].mean()), 4),
+        "kl_bits": round(float(r["kl"].mean()) / math.log(2), 2),
+        "nll_nats": round(float(r["nll"].mean()), 3),
     }
     if groups is not None:
-        groups, acc = np.asarray(groups), np.concatenate(per_window)
+        groups, acc = np.asarray(groups), r["sampled"]
         if len(groups) != n:
             raise GenError(f"groups has {len(groups)} entries for {n} windows")
         res["sampled_accuracy_by_group"] = {
@@ -151,23 +149,40 @@ _LICENCE = """\
   music21's corpus terms (`music21/corpus/license.txt`). Because of the Essen permission,
   treat this model as **non-commercial** unless it was trained without essenFolksong.
 - No corpus file or melody window is stored in this repository or in this model; the
-  windows are rebuilt from the installed package by `gen music-prepare`."""
+  windows are rebuilt from the installed package by `gen data music`."""
 
 
-def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = None,
-              train_dir: Any = None, note: str = "") -> str:
-    """A markdown model card: what it is, data and licence, training, held-out numbers.
+def evaluate(model: Any, data: str | None = None, split: str = "test",
+             limit: int | None = None, pairs: int = 32, steps: int = 11,
+             progress: bool = True) -> dict[str, Any]:
+    """The head's evaluation (``gen eval`` / ``gen ship``) on a prepared dataset's split.
 
-    ``train_dir``: the run folder (its metrics.jsonl gives steps, loss and wall time);
-    ``note``: free text about the training conditions (e.g. a shared machine).
+    ``data``: "folk" (the prepared folk corpus, the default) or a prepared dataset folder
+    (``gen data music --midi ...``); ``limit``: a fixed random subset of that many windows.
     """
-    import json
-    import os
-    import platform
-    from pathlib import Path
+    from gen.music.dataset import load_windows, resolve_dataset, window_collections
 
-    from gen.core.registry import config_to_dict, get_recipe
+    bars = model.config.bars
+    ds = resolve_dataset(data or "folk", bars=bars, prepare=False)
+    wins = load_windows(ds, bars, split)
+    groups = window_collections(ds, bars, split)
+    if limit is not None and len(wins) > limit:
+        keep = np.sort(np.random.default_rng(0).choice(len(wins), limit, replace=False))
+        wins, groups = wins[keep], groups[keep]
+    res = evaluate_music(model, wins, pairs=pairs, steps=steps, groups=groups,
+                         verbose=progress)
+    res.update({"split": split, "data": str(data or "folk")})
+    stats = Path(ds) / "stats.json"
+    if stats.is_file():
+        st = json.loads(stats.read_text())
+        res["dataset_windows"] = st.get("windows", {}).get(str(bars), {}).get("total", {})
+        res["dataset_tunes"] = {k: st.get("tunes", {}).get(k) for k in ("read", "failed")}
+    return res
 
+
+def card_section(model: Any, results: dict[str, Any]) -> str:
+    """The music head's part of a model card: architecture, use, data and licence, the
+    held-out results table and the limitations."""
     cfg = model.config
     kind = "hierarchical (conductor + per-bar core LSTM)" if cfg.hierarchical else "flat"
     if cfg.hierarchical and cfg.core_z:
@@ -180,63 +195,29 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
     floor = FLOORS.get(cfg.bars)
     ok = "" if floor is None else (
         f" (floor {floor:.2f}: {'met' if results['sampled_accuracy'] >= floor else 'NOT met'})")
-    params = sum(p.numel() for p in model.parameters())
     lines = [
-        f"# {name}", "",
         f"A MusicVAE-style melody VAE over {cfg.bars}-bar windows ({cfg.seq_len} sixteenth-note "
         f"steps, 90 classes: hold, note-off, pitches 21-108) with a {encoder} "
-        f"and a {kind} categorical LSTM decoder; {params / 1e6:.2f} M parameters. Trained by "
-        "`gen` (PyTorch), after Roberts et al. 2018, *A Hierarchical Latent Vector Model for "
-        "Learning Long-Term Structure in Music*.", "",
+        f"and a {kind} categorical LSTM decoder. Trained by `gen` (PyTorch), after Roberts et "
+        "al. 2018, *A Hierarchical Latent Vector Model for Learning Long-Term Structure in "
+        "Music*.", "",
         "## Use", "", "```python", "import gen",
-        f'vae = gen.load("{name}")',
-        "mel = vae.sample(n=4, temperature=0.5, seed=0)   # tokens (4, "
-        f"{cfg.seq_len})",
+        "vae = gen.load(NAME)",
+        f"mel = vae.sample(n=4, temperature=0.5, seed=0)   # tokens (4, {cfg.seq_len})",
         'vae.to_midi(mel, "samples.mid", bpm=120, program=0)',
         'path = vae.interpolate("a.mid", "b.mid", steps=8)  # first window of each file',
         "```", "",
         "## Data and licence", "", _LICENCE, "",
     ]
-    if dataset is not None and (Path(dataset) / "stats.json").is_file():
-        st = json.loads((Path(dataset) / "stats.json").read_text())
-        w = st.get("windows", {}).get(str(cfg.bars), {}).get("total", {})
-        t = st.get("tunes", {})
-        lines += [
-            f"- Prepared data: {t.get('read', '?')} tunes read, {t.get('failed', '?')} failed; "
-            f"{cfg.bars}-bar windows train {w.get('train', '?')}, valid {w.get('valid', '?')}, "
-            f"test {w.get('test', '?')} (split by tune, deduplicated per split; "
-            f"meters {', '.join(st['settings']['options']['time_signatures'])}).", "",
-        ]
-    steps = ""
-    if train_dir is not None and (Path(train_dir) / "metrics.jsonl").is_file():
-        recs = [json.loads(x) for x in (Path(train_dir) / "metrics.jsonl").read_text()
-                .splitlines() if x.strip()]
-        last = [r for r in recs if r.get("split") == "train"][-1:] or [{}]
-        minutes = float(last[0].get("time_s", float("nan"))) / 60
-        lines += ["## Training", "",
-                  f"- {last[0].get('step', '?')} optimiser steps; final train loss "
-                  f"{last[0].get('loss', float('nan')):.3f}, KL {last[0].get('kl', 0):.1f} "
-                  "nats; transposition augmentation within 21-108.",
-                  f"- Wall time {minutes:.1f} min on {platform.machine()} CPU "
-                  f"({os.cpu_count()} cores), torch {torch.__version__}. {note}".rstrip(), ""]
-        done = last[0].get("step")
-        try:
-            planned = get_recipe(name).train.steps
-        except GenError:  # a name that is not a registered config
-            planned = None
-        if done and planned and done != planned:
-            steps = f" --steps {done}"  # an interim model of a longer recipe
-    # the commands that train and ship the config; whether the shipped weights came from
-    # exactly these (and not, say, a warm start) is for the note above to say
-    lines += ["Train and ship the config of the same name (`gen list`):", "", "```bash",
-              "gen music-prepare", f"gen train {name} --out runs/{name}{steps}",
-              f"gen music-eval --model runs/{name}/model --name {name} "
-              f"--ship gen/pretrained/{name}", "```", ""]
+    w, t = results.get("dataset_windows"), results.get("dataset_tunes")
+    if w and t:
+        lines += [f"- Prepared data: {t.get('read', '?')} tunes read, {t.get('failed', '?')} "
+                  f"failed; {cfg.bars}-bar windows train {w.get('train', '?')}, valid "
+                  f"{w.get('valid', '?')}, test {w.get('test', '?')} (split by tune, "
+                  "deduplicated per split).", ""]
     lines += [
         "## Held-out results", "",
-        f"On all {results['windows']} {results.get('split', 'test')} windows"
-        + (" (evaluated on the shipped float16 weights)" if results.get("float16") else "")
-        + ":", "",
+        f"On all {results['windows']} {results.get('split', 'test')} windows:", "",
         "| metric | value |", "|---|---|",
         f"| teacher-forced token accuracy | {results['tf_accuracy']:.4f} |",
         f"| sampled (greedy) token accuracy | {results['sampled_accuracy']:.4f}{ok} |",
@@ -258,9 +239,7 @@ def make_card(model: Any, name: str, results: dict[str, Any], dataset: Any = Non
             f"{results['interp_rank_corr']:.2f}).",
         ]
     lines += [
-        "", "## Config", "", "```json",
-        json.dumps(config_to_dict(cfg), indent=2, sort_keys=True), "```", "",
-        "## Limitations", "",
+        "", "## Limitations", "",
         "- Monophonic melodies only, 4/4 (or 2/2) on a sixteenth-note grid; triplets and "
         "swing are rounded to the grid; one velocity.",
         "- Trained on European/Irish/Scottish folk tunes: it knows their idioms (modes, jigs "

@@ -20,8 +20,6 @@ Heavy libraries (pretty_midi, scipy) are imported inside the functions that need
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from gen.core.errors import DataError, GenError
+from gen.core.files import atomic_write
 
 KEYS = 88  # piano keys, A0..C8
 LOWEST_PITCH = 21  # MIDI pitch of column 0 (A0)
@@ -226,11 +225,11 @@ class RollReport:
             out.append(f"{self.source}: no piano roll: {self.reason}.")
         else:
             out.append(f"{self.source}: {self.frames} frames (one per {unit}), "
-                       f"{self.notes_kept} notes from {self.instruments} instrument(s).")
+                       f"{_n(self.notes_kept, 'note')} from {_n(self.instruments, 'instrument')}.")
         if self.drum_notes:
-            out.append(f"Dropped {self.drum_notes} drum notes (a piano roll has no drums).")
+            out.append(f"Dropped {_n(self.drum_notes, 'drum note')} (a piano roll has no drums).")
         if self.notes_out_of_range:
-            out.append(f"Dropped {self.notes_out_of_range} notes outside the piano range "
+            out.append(f"Dropped {_n(self.notes_out_of_range, 'note')} outside the piano range "
                        f"{LOWEST_PITCH}..{HIGHEST_PITCH} (A0..C8).")
         if self.tempo_changes:
             tempi = " -> ".join(f"{t:g}" for t in self.tempi)
@@ -241,7 +240,7 @@ class RollReport:
                        f"({' -> '.join(self.time_signatures)}).")
         if self.truncated:
             out.append(f"Cut to the first {self.frames} of {self.original_frames} frames"
-                       + (f" ({self.notes_cut} later notes dropped)." if self.notes_cut
+                       + (f" ({_n(self.notes_cut, 'later note')} dropped)." if self.notes_cut
                           else "."))
         if self.key is not None:
             if self.transposition:
@@ -253,6 +252,10 @@ class RollReport:
             else:
                 out.append(f"Estimated key {self.key}: no transposition needed.")
         return out
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _tempo_map(pm: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -291,7 +294,7 @@ def _note_frames(s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fl = np.maximum(np.ceil(e) - 1, fs)  # the last frame the note touches
     ov_first = np.minimum(e, fs + 1) - s
     ov_last = e - np.maximum(s, fl)
-    first = np.where(ov_first >= 0.3, fs, fs + 1)
+    first = np.where(ov_first >= 0.5 - _EPS, fs, fs + 1)
     stop = np.where(ov_last >= 0.5 - _EPS, fl + 1, fl)
     short = stop <= first
     first = np.where(short, fs, first)
@@ -481,7 +484,8 @@ def roll_to_midi(roll_or_rolls: Any, path: str | Path, frames_per_quarter: int,
 
     Several rolls play one after another with ``gap_frames`` silent frames between them
     (default one 4/4 bar, ``4 * frames_per_quarter``). The file is written atomically (a
-    temporary file in the same folder, then os.replace). Returns the path."""
+    temporary file in the same folder, then os.replace: gen.core.files.atomic_write).
+    Returns the path."""
     fpq = _check_int(frames_per_quarter, "frames_per_quarter", 1, MAX_FRAMES_PER_QUARTER)
     if isinstance(roll_or_rolls, list | tuple):
         rolls = [_check_roll(r, f"rolls[{i}]") for i, r in enumerate(roll_or_rolls)]
@@ -501,17 +505,7 @@ def roll_to_midi(roll_or_rolls: Any, path: str | Path, frames_per_quarter: int,
         parts.append(r)
     pm = roll_to_pretty_midi(np.concatenate(parts), fpq, bpm=bpm, program=program,
                              velocity=velocity)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pm.write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: pm.write(str(tmp)))
 
 
 # ----------------------------------------------------------------------------- batching
