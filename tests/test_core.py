@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gen.core import DiagonalGaussian, KLSchedule, elbo_loss, grid, lerp, path, slerp
+from gen.core import DiagonalGaussian, KLConfig, elbo, grid, lerp, path, slerp
 from gen.core.posterior import importance_sampled_log_likelihood, standard_normal_log_prob
 
 
@@ -44,15 +44,15 @@ def test_log_prob_matches_torch_distributions():
 def test_elbo_free_bits_and_warmup():
     q = DiagonalGaussian(torch.full((2, 4), 1.0), torch.zeros(2, 4))  # KL = 2 nats each
     nll = torch.tensor([10.0, 20.0])
-    out = elbo_loss(nll, q, KLSchedule(beta=1.0), step=0)
+    out = elbo(nll, q, KLConfig(beta=1.0), step=0)
     assert out["loss"].item() == pytest.approx(17.0)
     assert out["elbo"].item() == pytest.approx(17.0)
     # 2 nats of free bits cost nothing; the reported ELBO is unchanged
     fb = 2.0 / math.log(2.0)
-    out = elbo_loss(nll, q, KLSchedule(beta=1.0, free_bits=fb), step=0)
+    out = elbo(nll, q, KLConfig(beta=1.0, free_bits=fb), step=0)
     assert out["loss"].item() == pytest.approx(15.0, abs=1e-5)
     assert out["elbo"].item() == pytest.approx(17.0)
-    sched = KLSchedule(beta=0.5, warmup_steps=10)
+    sched = KLConfig(beta=0.5, warmup_steps=10)
     assert sched.beta_at(0) == pytest.approx(0.05)
     assert sched.beta_at(9) == pytest.approx(0.5)
     assert sched.beta_at(1000) == pytest.approx(0.5)

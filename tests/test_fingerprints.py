@@ -81,6 +81,7 @@ if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     for n in gen.available():
         ins = _inputs(n)
         tensors.update({f"{n}/in/{k}": v.clone().contiguous() for k, v in ins.items()})
-        tensors.update({f"{n}/out/{k}": v.clone().contiguous() for k, v in fingerprint(n, ins).items()})
+        outs = fingerprint(n, ins)
+        tensors.update({f"{n}/out/{k}": v.clone().contiguous() for k, v in outs.items()})
     save_file(tensors, str(REFERENCE))
     print(f"wrote {REFERENCE} ({len(tensors)} tensors)")

@@ -67,7 +67,7 @@ def test_sampling_is_seeded(tiny_vae_dir):
     m = gen.load(tiny_vae_dir)
     assert torch.equal(m.sample(3, seed=1), m.sample(3, seed=1))
     assert not torch.equal(m.sample(3, seed=1), m.sample(3, seed=2))
-    cold, hot = m.sample(64, 0.1, seed=0), m.sample(64, 2.0, seed=0)
+    cold, hot = m.sample(64, seed=0, prior_scale=0.1), m.sample(64, seed=0, prior_scale=2.0)
     assert cold.std(0).mean() < hot.std(0).mean()
 
 

@@ -26,10 +26,12 @@ from music_fixtures import (
 
 import gen
 from gen.core.errors import ConfigError, DataError, GenError
+from gen.core.objective import KLConfig
 from gen.music import extract, midi
 from gen.music import melody as tokens
 from gen.music.dataset import MelodyDataset, load_windows, prepare_corpus
-from gen.music.model import MusicConfig, MusicVAE, sampling_probability
+from gen.music.layers import sampling_probability
+from gen.music.model import MusicConfig, MusicVAE
 
 torch.set_num_threads(1)
 
@@ -259,7 +261,7 @@ def test_config_validation_names_field():
 
 def test_token_dropout_hides_inputs_in_training_only():
     cfg = MusicConfig(bars=2, latent_dim=8, enc_size=16, dec_size=16, dec_layers=1,
-                      sampling_rate=0.0)
+                      scheduled_sampling_rate=0.0)
     plain = MusicVAE(cfg)
     dropped = MusicVAE(dataclasses.replace(cfg, token_dropout=0.5))
     dropped.load_state_dict(plain.state_dict())
@@ -288,17 +290,17 @@ def test_scheduled_sampling_schedule_and_decoder_consistency():
         m = MusicVAE(cfg)
         x = torch.randint(0, 90, (3, cfg.seq_len))
         z = torch.randn(3, 8)
-        tf = m.decoder(z, x, None)
+        tf = m.output.logits(m.decoder(z, x, None))
         assert tf.shape == (3, cfg.seq_len, 90)
         none = torch.zeros_like(x, dtype=torch.bool)
-        assert torch.allclose(m.decoder(z, x, none), tf, atol=1e-5)
+        assert torch.allclose(m.output.logits(m.decoder(z, x, none)), tf, atol=1e-5)
         late = none.clone()
         late[:, 10] = True
-        mixed = m.decoder(z, x, late)
+        mixed = m.output.logits(m.decoder(z, x, late))
         assert torch.allclose(mixed[:, :10], tf[:, :10], atol=1e-5)  # before the sampled input
         # greedy decoding agrees with teacher forcing on its own output
-        y = m.decoder.generate(z, 0.0, None)
-        assert torch.equal(m.decoder(z, y, None).argmax(-1), y)
+        y = m.decoder.generate(z, greedy=True)
+        assert torch.equal(m.output.logits(m.decoder(z, y, None)).argmax(-1), y)
 
 
 def test_hierarchical_encoder_reads_every_bar():
@@ -353,7 +355,8 @@ def _trained_tiny(windows: np.ndarray, steps: int = 300) -> MusicVAE:
     """A tiny 2-bar VAE that memorises a few windows (plain Adam loop, seeded)."""
     torch.manual_seed(0)
     cfg = MusicConfig(bars=2, latent_dim=8, enc_size=48, dec_size=96, dec_layers=1,
-                      sampling_rate=0.0, beta=0.001)
+                      scheduled_sampling_rate=0.0,
+                      kl=KLConfig(beta=0.001))
     m = MusicVAE(cfg)
     opt = torch.optim.Adam(m.parameters(), lr=2e-2)
     x = torch.as_tensor(windows, dtype=torch.long)
@@ -412,7 +415,7 @@ def test_sample_encode_midi_and_save_load(tiny_model, tmp_path):
     assert np.array_equal(loaded.reconstruct(mels), model.reconstruct(mels))
     with pytest.raises(DataError, match="has 16 steps; this model needs 32"):
         model.encode(np.zeros(16, int))
-    with pytest.raises(GenError, match="temperature must be > 0"):
+    with pytest.raises(GenError, match="temperature must be a finite number > 0"):
         model.sample(n=1, temperature=0)
 
 
@@ -445,7 +448,7 @@ def test_midi_export_audio_and_pianoroll(tiny_model, tmp_path):
 
 
 def test_evaluate_music_reports_metrics(tiny_model, capsys):
-    from gen.music.evaluate import evaluate_music, make_card
+    from gen.music.evaluate import card_section, evaluate_music
 
     model, mels = tiny_model
     res = evaluate_music(model, mels, pairs=4, steps=5)
@@ -453,7 +456,7 @@ def test_evaluate_music_reports_metrics(tiny_model, capsys):
     assert 0 <= res["tf_accuracy"] <= 1 and res["kl_bits"] > 0
     assert len(res["interp_hamming_to_start"]) == 5 and res["interp_hamming_to_start"][0] < 0.05
     assert "sampled (greedy) accuracy" in capsys.readouterr().out
-    card = make_card(model, "tiny", res)
+    card = card_section(model, res)
     assert "non-commercial" in card and "sampled (greedy) token accuracy" in card
 
 
@@ -493,7 +496,8 @@ def test_debug_recipe_prepares_its_own_data_on_two_processes(tmp_path, monkeypat
 
 # ----------------------------------------------------------------------------- CLI
 def test_cli_verbs_write_into_out(tiny_model, tmp_path, capsys):
-    from gen.music.cli import main, out_file, safe_name
+    from gen.cli import main
+    from gen.core.files import out_file, safe_name
 
     model, mels = tiny_model
     mdir = model.save_pretrained(tmp_path / "model")
@@ -501,58 +505,55 @@ def test_cli_verbs_write_into_out(tiny_model, tmp_path, capsys):
     b = tmp_path / "b.npy"
     np.save(b, mels[1:])
     out = tmp_path / "out"
-    assert main(["music-sample", "--model", str(mdir), "--n", "2", "--out", str(out / "s"),
-                 "--no-audio"]) == 0
+    assert main(["sample", str(mdir), "--n", "2", "--temperature", "0.5",
+                 "--out", str(out / "s"), "--no-audio"]) == 0
     assert {p.name for p in (out / "s").iterdir()} >= {"samples.mid", "samples_00.mid",
                                                       "samples.npy", "samples.png"}
-    assert main(["music-interpolate", "--model", str(mdir), "--start", str(a), "--end", str(b),
-                 "--end-index", "2", "--steps", "4", "--out", str(out / "i")]) == 0
+    assert main(["interpolate", str(mdir), str(a), f"{b}#2", "--steps", "4",
+                 "--out", str(out / "i")]) == 0
     assert (out / "i" / "interpolation.wav").is_file()
     assert np.load(out / "i" / "interpolation.npy").shape == (4, 32)
-    assert main(["music-reconstruct", "--model", str(mdir), "--input", str(a), "--out",
-                 str(out / "r"), "--no-audio", "--no-plot"]) == 0
-    assert main(["music-grid", "--model", str(mdir), "--corners", str(a), str(b), str(b),
-                 str(b), "--indices", "0", "0", "1", "2", "--rows", "2", "--cols", "3",
-                 "--out", str(out / "g"), "--no-audio", "--no-plot"]) == 0
+    assert main(["reconstruct", str(mdir), str(a), "--out", str(out / "r"), "--no-audio",
+                 "--no-plot"]) == 0
+    assert main(["grid", str(mdir), str(a), str(b), f"{b}#1", f"{b}#2", "--rows", "2",
+                 "--cols", "3", "--out", str(out / "g"), "--no-audio", "--no-plot"]) == 0
     assert np.load(out / "g" / "grid.npy").shape == (6, 32)
     short = write_midi(tmp_path / "short.mid", [{"notes": scale_melody(1)}])
-    assert main(["music-extract", str(a), str(short), "--out", str(out / "x")]) == 0
+    assert main(["extract", str(a), str(short), "--out", str(out / "x")]) == 0
     text = capsys.readouterr().out
     assert "a.mid: 1 windows" in text and "short.mid: 0 windows (2 bars): too short" in text
     rep = json.loads((out / "x" / "extract_report.json").read_text())
     assert [r["windows"] for r in rep] == [1, 0]
-    assert main(["music-plot", str(b), "--out", str(out / "p")]) == 0
-    assert (out / "p" / "b.png").is_file()
     # errors are reported, not raised; names cannot escape the output folder
-    assert main(["music-reconstruct", "--model", str(mdir), "--input", str(short),
-                 "--out", str(out / "r")]) == 2
+    assert main(["reconstruct", str(mdir), str(short), "--out", str(out / "r")]) == 2
     assert "too short" in capsys.readouterr().err
     assert safe_name("../../etc/passwd") == "passwd" and safe_name("..") == "item"
     with pytest.raises(GenError, match="outside the output folder"):
         out_file(out, "../evil.mid")
 
 
-def test_cli_eval_writes_card(tiny_model, corpus_dataset, tmp_path):
-    from gen.music.cli import main
+def test_cli_ship_writes_card(tiny_model, corpus_dataset, tmp_path):
+    from gen.cli import main
 
     model, _ = tiny_model
     mdir = model.save_pretrained(tmp_path / "model")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(["music-eval", "--model", str(mdir), "--data", str(corpus_dataset),
-                     "--pairs", "3", "--steps", "4", "--out", str(tmp_path / "e"),
-                     "--name", "tiny-mel", "--ship", str(tmp_path / "ship")]) == 0
-    res = json.loads((tmp_path / "e" / "eval.json").read_text())
+        assert main(["eval", str(mdir), "--data", str(corpus_dataset), "--pairs", "3",
+                     "--json", str(tmp_path / "e.json")]) == 0
+        assert main(["ship", str(mdir), "tiny-mel", "--data", str(corpus_dataset),
+                     "--dest", str(tmp_path / "ship")]) == 0
+    res = json.loads((tmp_path / "e.json").read_text())
     assert {"tf_accuracy", "sampled_accuracy", "kl_bits", "interp_rank_corr"} <= set(res)
     by = res["sampled_accuracy_by_group"]  # per collection of the corpus
     assert by and sum(r["windows"] for r in by.values()) == res["windows"]
     assert all("/" not in g and 0 <= r["sampled_accuracy"] <= 1 for g, r in by.items())
-    assert "## Held-out results" in (tmp_path / "e" / "card.md").read_text()
     shipped = {p.name for p in (tmp_path / "ship").iterdir()}
     assert shipped == {"config.json", "model.safetensors", "card.md", "samples.png", "eval.json"}
     card = (tmp_path / "ship" / "card.md").read_text()
     assert "# tiny-mel" in card and "shipped float16 weights" in card
-    assert "--ship gen/pretrained/tiny-mel" in card  # the reproduction command
+    assert "## Held-out results" in card and 'gen.load("tiny-mel")' in card
+    assert "gen ship runs/tiny-mel tiny-mel" in card  # the command that ships the config
     from safetensors import safe_open
 
     with safe_open(str(tmp_path / "ship" / "model.safetensors"), "pt") as f:
@@ -565,18 +566,17 @@ def test_cli_eval_writes_card(tiny_model, corpus_dataset, tmp_path):
     again = evaluate_music(shipped_model, load_windows(corpus_dataset, 2, "test"), pairs=0,
                            verbose=False)
     ship_res = json.loads((tmp_path / "ship" / "eval.json").read_text())
-    assert ship_res["float16"] is True
     assert again["sampled_accuracy"] == ship_res["sampled_accuracy"]
     assert again["tf_accuracy"] == ship_res["tf_accuracy"]
 
 
 def test_cli_prepare_small_collection(tmp_path, capsys):
-    from gen.music.cli import main
+    from gen.cli import main
 
     out = tmp_path / "ds"
-    assert main(["music-prepare", "--out", str(out), "--collections", "miscFolk", "--limit",
+    assert main(["data", "music", "--out", str(out), "--collections", "miscFolk", "--limit",
                  "4", "--workers", "1", "--bars", "2"]) == 0
     assert (out / "stats.json").is_file() and (out / "mel_2bar.npz").is_file()
     assert "4 tunes read" in capsys.readouterr().out
-    assert main(["music-prepare", "--out", str(out), "--collections", "nosuch"]) == 2
+    assert main(["data", "music", "--out", str(out), "--collections", "nosuch"]) == 2
     assert "not a music21 corpus folder" in capsys.readouterr().err
