@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml Makefile scripts/install_system.sh
 	touch $(STAMP)
 
 demo: install
-	$(PY) -m gen demo --out out/demo
+	$(PY) -m gen plot mnist-ae mnist-ae-2d mnist-dae mnist-sr mnist-vae mnist-vae-2d --out out/demo
 
 app: install
 	$(PY) -m apps.app --port 7860
