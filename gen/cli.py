@@ -195,7 +195,7 @@ def cmd_ship(args: argparse.Namespace) -> None:
 
 def cmd_data(args: argparse.Namespace) -> None:
     """Prepare a dataset: the music head's cached melody windows."""
-    from gen.music.dataset import prepare_corpus, prepare_midi, summarize
+    from gen.music.dataset import prepare_corpus, prepare_midi
     from gen.music.extract import ExtractionOptions
 
     opts = ExtractionOptions(time_signatures=tuple(args.time_signatures))
@@ -208,8 +208,7 @@ def cmd_data(args: argparse.Namespace) -> None:
     else:
         out = prepare_corpus(args.out, args.collections, args.limit, args.workers, opts,
                              tuple(args.bars), split, args.force)
-    stats = json.loads((Path(out) / "stats.json").read_text())
-    print(summarize(stats, out))
+    print(f"prepared dataset: {out}")
 
 
 def cmd_extract(args: argparse.Namespace) -> int:

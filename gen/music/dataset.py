@@ -369,7 +369,7 @@ def prepare_midi(
     t0 = time.time()
     results = _run_jobs(_midi_job, [(str(f), options, bars) for f in files],
                         workers or os.cpu_count() or 1, progress, "extract")
-    rel = {str(f): (f.relative_to(root).as_posix() if root.is_dir() else f.name)
+    rel = {str(f): (f.resolve().relative_to(root).as_posix() if root.is_dir() else f.name)
            for f in files}
     items = [(rel[p], "midi", res) for p, res in results]
     unreadable = Counter(res[bars[0]][1] for _, res in results
