@@ -1,6 +1,7 @@
 """The `gen` browser app: ``python -m apps.app [--port 7860] [--share]``.
 
-``build_demo()`` returns the Gradio Blocks (one tab per head, each built by its own function);
+``build_demo()`` returns the Gradio Blocks (one tab per head, each built by its layout module:
+``apps/image/layout.py``, ``apps/music/layout.py``, over their ``actions`` modules);
 ``launch()`` serves it on 127.0.0.1 with the app's upload limit and styling. Nothing is started
 at import time.
 """
@@ -16,8 +17,10 @@ from pathlib import Path
 import gradio as gr
 
 from apps.common import MAX_UPLOAD_MB
-from apps.image_tab import DEFAULT_IMAGE_MODELS, ROLES, image_tab, load_image_models
-from apps.music_tab import DEFAULT_MUSIC_MODELS, load_music_models, music_tab
+from apps.image.actions import DEFAULT_IMAGE_MODELS, load_image_models
+from apps.image.layout import image_tab
+from apps.music.actions import DEFAULT_MUSIC_MODELS, load_music_models
+from apps.music.layout import music_tab
 from gen.core.errors import GenError
 
 HOST = "127.0.0.1"
@@ -60,11 +63,10 @@ def build_demo(
     out = Path(out_dir)
     use_temp_dir(out)
     images = load_image_models(image_models)
-    for role, why in images.missing.items():
-        print(f"warning: the {ROLES[role][2]} is not available: {why}", file=sys.stderr)
     melodies = load_music_models(music_models)
-    for role, why in melodies.missing.items():
-        print(f"warning: the {role} music model is not available: {why}", file=sys.stderr)
+    for models in (images, melodies):
+        for role, why in models.missing.items():
+            print(f"warning: the {models.words[role]} is not available: {why}", file=sys.stderr)
     with gr.Blocks(
         title="gen: autoencoders and VAEs",
         analytics_enabled=False,

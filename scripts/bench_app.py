@@ -56,7 +56,7 @@ def _random_models(root: Path, defaults: dict[str, str]) -> dict[str, str]:
 
 def _tune_midi(path: Path) -> Path:
     """A 16-bar held-out example written as a MIDI file (a realistic upload)."""
-    from gen.music import load_examples, to_midi
+    from gen.music.io import load_examples, to_midi
 
     return to_midi(load_examples(16)[0][1], path)
 
@@ -65,7 +65,7 @@ def _music_actions(client, upload: Path) -> dict:  # noqa: ANN001
     """The Music tab's actions on both models, as the browser sends them."""
     from gradio_client import handle_file
 
-    from gen.music import load_examples
+    from gen.music.io import load_examples
 
     def ex(bars: int, i: int) -> tuple:
         return ("example", load_examples(bars)[i][0], None, None)
@@ -109,7 +109,7 @@ def _music_actions(client, upload: Path) -> dict:  # noqa: ANN001
 
 def _digit_photo(path: Path) -> Path:
     """A 1300x1000 colour photo-like picture of an MNIST test digit (a realistic upload)."""
-    from gen.image.data import load_mnist
+    from gen.image.io import load_mnist
 
     x, _ = load_mnist("test", 1)
     page = np.zeros((1000, 1300), np.float32)
@@ -196,8 +196,8 @@ def main(argv: list[str] | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="work_", dir=out))
     cmd = [sys.executable, "-m", "apps.app", "--out", str(out / "app")]  # kept: its caches
     if args.models == "random":
-        from apps.image_tab import DEFAULT_IMAGE_MODELS
-        from apps.music_tab import DEFAULT_MUSIC_MODELS
+        from apps.image.actions import DEFAULT_IMAGE_MODELS
+        from apps.music.actions import DEFAULT_MUSIC_MODELS
 
         for role, path in _random_models(work / "models", DEFAULT_IMAGE_MODELS).items():
             cmd += ["--image-model", f"{role}={path}"]

@@ -9,6 +9,7 @@ the pictures. Nothing is left running.
 
 from __future__ import annotations
 
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -17,13 +18,22 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from app_helpers import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 from apps.app import build_demo, launch  # noqa: E402
 
 OUT = ROOT / "docs" / "images"
+# Debian chromium driven by Playwright (never `playwright install`); the tests keep their own
+# copy of these lines in tests/app_helpers.py: nothing imports tests/.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _tab(pg, within: str, name: str) -> None:  # noqa: ANN001

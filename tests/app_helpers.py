@@ -1,4 +1,4 @@
-"""Models and servers for the app's tests and benchmark (no pytest fixtures here)."""
+"""Models, a server and the browser settings for the app's tests (no pytest fixtures here)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import gen
 from gen.core import registry
-from gen.image.model import ImageConfig
 
+# Debian chromium driven by Playwright (never `playwright install`); scripts/screenshots.py
+# keeps its own copy of these lines, since nothing may import tests/.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -28,7 +29,7 @@ CHROMIUM_ARGS = [
 def debug_vae_2d_recipe() -> registry.Recipe:
     """The debug VAE recipe with a 2-d latent (for the latent map)."""
     base = registry.get_recipe("debug-mnist-vae")
-    model = ImageConfig(kind="vae", latent_dim=2, channels=4, hidden=32, binarize=True)
+    model = dataclasses.replace(base.model, latent_dim=2)
     return dataclasses.replace(base, name="debug-mnist-vae-2d", model=model)
 
 
@@ -45,17 +46,6 @@ def train_debug_image_models(root: Path, steps: int = 30) -> dict[str, Path]:
         role: gen.train(rec, Path(root) / role, steps=steps, progress=False)
         for role, rec in recipes.items()
     }
-
-
-def shipped_architecture_models(root: Path) -> dict[str, Path]:
-    """Untrained models with the shipped recipes' architectures (for timing before training)."""
-    from apps.image_tab import DEFAULT_IMAGE_MODELS
-
-    out = {}
-    for role, name in DEFAULT_IMAGE_MODELS.items():
-        model = registry.build_model(registry.get_recipe(name).model)
-        out[role] = model.save_pretrained(Path(root) / name)
-    return out
 
 
 def free_port() -> int:

@@ -21,8 +21,8 @@ from app_helpers import CHROMIUM, CHROMIUM_ARGS, running_app, train_debug_image_
 
 from apps.app import build_demo  # noqa: E402
 from apps.common import MAX_UPLOAD_MB  # noqa: E402
-from apps.image_tab import DIGIT_PX, picture  # noqa: E402
-from gen.image.data import load_mnist  # noqa: E402
+from apps.image.actions import DIGIT_PX, picture  # noqa: E402
+from gen.image.io import load_mnist  # noqa: E402
 
 pytestmark = [  # gradio's queue statistics use pandas options deprecated in pandas 3
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
@@ -215,13 +215,22 @@ def page(server):
         browser.close()
 
 
-def _src(pg, elem_id: str) -> str:
-    """Wait until the image output ``elem_id`` shows a picture; its src."""
-    img = pg.locator(f"#{elem_id} img").first
-    img.wait_for(state="visible")
-    src = img.get_attribute("src")
+def _shown(pg, elem_id: str) -> tuple[int, int]:
+    """Wait until the image output ``elem_id`` shows a loaded picture; its (width, height)."""
+    sel = f"#{elem_id} img"
+    pg.wait_for_function(
+        "(sel) => { const im = document.querySelector(sel);"
+        " return im && im.complete && im.naturalWidth > 0; }",
+        arg=sel,
+    )
+    src = pg.locator(sel).first.get_attribute("src")
     assert src and ("/file=" in src or src.startswith("data:image"))
-    return src
+    size = pg.evaluate(
+        "(sel) => { const im = document.querySelector(sel); return [im.naturalWidth,"
+        " im.naturalHeight]; }",
+        sel,
+    )
+    return int(size[0]), int(size[1])
 
 
 def _draw_seven(pg) -> None:
@@ -241,23 +250,28 @@ def _tab(pg, within: str, name: str) -> None:
 
 
 def test_browser_empty_sketch_shows_a_message(page):
+    from playwright.sync_api import expect
+
     page.click("#reconstruct")
     toast = page.get_by_text("no digit found").or_(page.get_by_text("Draw a digit"))
-    toast.first.wait_for(state="visible")
+    expect(toast.first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "image-error.png"))
 
 
 def test_browser_draw_reconstruct_denoise_super_resolve(page):
     _tab(page, "image-sections", "Your digit")
     _draw_seven(page)
+    from playwright.sync_api import expect
+
     page.click("#reconstruct")
-    _src(page, "rec-ae")
-    _src(page, "rec-vae")
-    _src(page, "seen")
+    for elem_id in ("rec-ae", "rec-vae", "seen"):
+        assert _shown(page, elem_id) == (DIGIT_PX, DIGIT_PX)
     page.click("#denoise")
-    _src(page, "denoised")
+    expect(page.locator("#denoise-note")).to_contain_text("dB")
+    assert _shown(page, "denoised") == _shown(page, "noisy") == (DIGIT_PX, DIGIT_PX)
     page.click("#super-resolve")
-    _src(page, "sr-model")
+    expect(page.locator("#sr-note")).to_contain_text("bicubic")
+    assert _shown(page, "sr-model") == (DIGIT_PX, DIGIT_PX)
     page.screenshot(path=str(ARTIFACTS / "image-your-digit.png"), full_page=True)
 
 
@@ -271,15 +285,17 @@ def test_browser_upload(page, files):
     before = page.locator("#seen img").first.get_attribute("src")
     page.click("#reconstruct")
     expect(page.locator("#seen img").first).not_to_have_attribute("src", before or "")
-    _src(page, "rec-vae")
+    assert _shown(page, "seen") == _shown(page, "rec-vae") == (DIGIT_PX, DIGIT_PX)
     page.screenshot(path=str(ARTIFACTS / "image-upload.png"), full_page=True)
 
 
 def test_browser_oversize_upload_shows_a_message(page, files):
+    from playwright.sync_api import expect
+
     _tab(page, "image-sections", "Your digit")
     _tab(page, "main-tabs", "Upload")
     page.locator("#main-upload input[type=file]").set_input_files(str(files["huge"]))
-    page.get_by_text("exceed the maximum allowed size").first.wait_for(state="visible")
+    expect(page.get_by_text("exceed the maximum allowed size").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "image-oversize-upload.png"))
 
 
@@ -288,20 +304,22 @@ def test_browser_sample_interpolate_latent_map(page):
 
     _tab(page, "image-sections", "Sample")
     page.click("#sample")
-    _src(page, "samples")
+    width, height = _shown(page, "samples")
+    assert width == height >= 6 * 28  # 36 digits, 6 x 6
     page.screenshot(path=str(ARTIFACTS / "image-sample.png"), full_page=True)
 
     _tab(page, "image-sections", "Interpolate")
     page.click("#interpolate")
-    _src(page, "strip")
+    width, height = _shown(page, "strip")
+    assert width > 9 * height  # one row of 10 digits
     page.screenshot(path=str(ARTIFACTS / "image-interpolate.png"), full_page=True)
 
     _tab(page, "image-sections", "Latent map")
-    _src(page, "latent-scatter")
+    assert min(_shown(page, "latent-scatter")) > 100  # a plot, not an empty picture
+    assert _shown(page, "latent-map")[0] >= 10 * 28
     grid = page.locator("#latent-map img").first
-    grid.wait_for(state="visible")
     grid.click(position={"x": 6, "y": 6})  # the top-left cell: z1 lowest, z2 highest
-    _src(page, "latent-digit")
+    assert _shown(page, "latent-digit") == (DIGIT_PX, DIGIT_PX)
     z1 = page.locator("#z1 input[type=number]").first
     expect(z1).not_to_have_value("0")
     assert float(z1.input_value()) < -1.0
@@ -310,10 +328,14 @@ def test_browser_sample_interpolate_latent_map(page):
 
 
 def test_browser_screenshots_of_every_tab(page):
+    from playwright.sync_api import expect
+
     tabs = page.locator("#heads > .tab-wrapper").get_by_role("tab")
     names = [tabs.nth(i).inner_text().strip() for i in range(tabs.count())]
     assert "Image" in names
     for name in [n for n in names if n != "Music"]:  # tests/test_app_music.py shoots Music
         _tab(page, "heads", name)
-        page.wait_for_timeout(300)
+        expect(tabs.filter(has_text=name)).to_have_attribute("aria-selected", "true")
+        if name == "Image":
+            expect(page.locator("#image-sections")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / f"tab-{name.lower()}.png"), full_page=True)

@@ -1,0 +1,1 @@
+"""The Image tab: ``actions`` (what it does, no widgets) and ``layout`` (its widgets)."""

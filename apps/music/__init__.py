@@ -1,0 +1,1 @@
+"""The Music tab: ``actions`` (what it does, no widgets) and ``layout`` (its widgets)."""
