@@ -115,14 +115,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> None:
     """Evaluate a model with its head's metrics and print them as JSON."""
-    import importlib
-
     from gen.core.registry import head_of
 
     model = _model(args.model)
-    head = head_of(model)
-    module, _, attr = head.evaluate.partition(":")
-    fn = getattr(importlib.import_module(module), attr)
+    fn = head_of(model).resolve("evaluate")
     kw = _head_kwargs(fn, {"data": args.data, "split": args.split, "limit": args.limit,
                            "k": args.k, "pairs": args.pairs}, model)
     t0 = time.time()
@@ -180,15 +176,12 @@ def cmd_grid(args: argparse.Namespace) -> None:
 
 def cmd_ship(args: argparse.Namespace) -> None:
     """Export a run in float16, evaluate the shipped weights, write eval.json and the card."""
-    import importlib
-
     from gen.core.registry import head_of
     from gen.core.ship import model_dir, ship
 
     dest = Path(args.dest) if args.dest else Path(__file__).parent / "pretrained" / args.name
     model = _model(str(model_dir(args.run)))
-    module, _, attr = head_of(model).evaluate.partition(":")
-    fn = getattr(importlib.import_module(module), attr)
+    fn = head_of(model).resolve("evaluate")
     kw = _head_kwargs(fn, {"data": args.data, "limit": args.limit, "k": args.k}, model)
     print(f"shipped {ship(args.run, args.name, dest, note=args.note, **kw)}")
 
@@ -257,14 +250,24 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------------------- parser
-def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+def _whole(lo: int, hi: int | None = None) -> Any:
+    """An argparse type: a whole number in lo..hi (hi None: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if v < lo or (hi is not None and v > hi):
+            bound = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {v}")
+        return v
+
+    return parse
+
+
+_count = _whole(1)
+_seed = _whole(0, 2**63 - 1)
 
 
 def _number(text: str) -> float:
@@ -274,16 +277,6 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (v == v and abs(v) != float("inf")):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"must be in 0..2^63-1, got {v}")
     return v
 
 

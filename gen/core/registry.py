@@ -43,10 +43,14 @@ class Head:
     io: str
     data_option: str = "source"
 
+    def resolve(self, what: str) -> Any:
+        """Import one of the head's "module:function" references and return the function."""
+        module, _, attr = getattr(self, what).partition(":")
+        return getattr(importlib.import_module(module), attr)
+
     def call(self, what: str, *args: Any, **kwargs: Any) -> Any:
         """Import and call one of the head's "module:function" references."""
-        module, _, attr = getattr(self, what).partition(":")
-        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+        return self.resolve(what)(*args, **kwargs)
 
     def io_module(self) -> Any:
         """The head's io module (imported on first use)."""

@@ -17,11 +17,9 @@ import torch
 
 from gen.core import registry
 from gen.core.errors import ConfigError, GenError
-from gen.core.files import write_text
 from gen.core.model import LatentModel
 
 EVAL_NAME = "eval.json"
-CARD_NAME = "card.md"
 
 
 def model_dir(run_or_model: str | Path) -> Path:
@@ -100,5 +98,4 @@ def ship(run_or_model: str | Path, name: str, dest: str | Path, note: str = "",
     shipped.save_pretrained(dest, card=card, dtype=torch.float16,
                             extra_files={EVAL_NAME: json.dumps(results, indent=2) + "\n"})
     head.io_module().ship_pictures(shipped, dest, name)
-    write_text(dest / CARD_NAME, card)
     return dest

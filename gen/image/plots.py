@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from gen.core.errors import GenError
+from gen.core.files import atomic_write
 from gen.image.model import ImageModel
 
 
@@ -35,13 +36,10 @@ def tile(images: torch.Tensor | np.ndarray, cols: int, pad: int = 1) -> np.ndarr
 
 
 def _save(fig, path: str | Path) -> Path:  # noqa: ANN001
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    tmp.replace(path)
-    return path
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight"))
+    finally:
+        _plt().close(fig)
 
 
 def save_grid(

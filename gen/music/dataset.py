@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from gen.core.errors import DataError
+from gen.core.files import atomic_write, write_text
 from gen.music.corpus import FOLK_COLLECTIONS, TuneNotes, TuneRef
 from gen.music.extract import ExtractionOptions, extract_file, extract_windows
 from gen.music.melody import NUM_SPECIAL, STEPS_PER_BAR, transpose_range
@@ -154,8 +155,7 @@ def _save_tunes(path: Path, tunes: list[TuneNotes]) -> None:
         parts = [getattr(t, attr) for t in tunes if getattr(t, attr) is not None]
         return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(
+    atomic_write(path, lambda tmp: np.savez_compressed(
         tmp,
         tune_id=np.array([t.tune_id for t in tunes], dtype=str),
         collection=np.array([t.collection for t in tunes], dtype=str),
@@ -165,8 +165,7 @@ def _save_tunes(path: Path, tunes: list[TuneNotes]) -> None:
         repeats_expanded=np.array([t.repeats_expanded for t in tunes], dtype=bool),
         offsets=offsets, pitch=cat("pitch", np.uint8), start=cat("start", np.float32),
         end=cat("end", np.float32), part=cat("part", np.uint8),
-    )
-    os.replace(tmp, path)
+    ))
 
 
 def _load_tunes(path: Path) -> list[TuneNotes]:
@@ -222,9 +221,9 @@ def _write_dataset(
             arrays[s] = (np.frombuffer(b"".join(seen), dtype=np.uint8).reshape(-1, T).copy()
                          if seen else np.zeros((0, T), np.uint8))
             arrays[f"{s}_item"] = np.array(list(seen.values()), dtype=np.int32)
-        tmp = out_dir / f".{windows_name(b)}.tmp.npz"
-        np.savez_compressed(tmp, **arrays, item_ids=np.array([it[0] for it in items], dtype=str))
-        os.replace(tmp, out_dir / windows_name(b))
+        ids = np.array([it[0] for it in items], dtype=str)
+        atomic_write(out_dir / windows_name(b),
+                     lambda tmp, a=arrays, i=ids: np.savez_compressed(tmp, **a, item_ids=i))
         train_keys = {w.tobytes() for w in arrays["train"]}
         stats["windows"][str(b)] = {
             "total": {s: int(len(arrays[s])) for s in SPLITS},
@@ -239,9 +238,7 @@ def _write_dataset(
                           if not len(res[b][0]) and res[b][1])
         stats["no_windows"][str(b)] = dict(reasons.most_common())
     stats["items_per_split"] = dict(Counter(splits))
-    tmp = out_dir / f".{STATS_NAME}.tmp"
-    tmp.write_text(json.dumps(stats, indent=2) + "\n")
-    os.replace(tmp, out_dir / STATS_NAME)
+    write_text(out_dir / STATS_NAME, json.dumps(stats, indent=2) + "\n")
     return stats
 
 

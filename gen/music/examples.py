@@ -15,13 +15,13 @@ ids ``collection/file.abc#k``, ``source`` () unicode provenance line.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from gen.core.errors import DataError
+from gen.core.files import atomic_write
 from gen.music.melody import STEPS_PER_BAR, validate_tokens
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
@@ -66,12 +66,6 @@ def save_examples(path: str | Path, names: Sequence[str], tokens: np.ndarray,
                         f"{len(tokens)} melodies must agree")
     if len(set(names)) != len(names):
         raise DataError("examples: names must be unique")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(tmp, names=np.array(list(names), dtype=str),
-                        tokens=tokens.astype(np.uint8),
-                        tune_ids=np.array(list(tune_ids), dtype=str),
-                        source=np.array(source, dtype=str))
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: np.savez_compressed(
+        tmp, names=np.array(list(names), dtype=str), tokens=tokens.astype(np.uint8),
+        tune_ids=np.array(list(tune_ids), dtype=str), source=np.array(source, dtype=str)))

@@ -17,6 +17,7 @@ melody tokens (categorical) and piano-roll frames (Bernoulli, NADE).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -91,15 +92,19 @@ class LstmDecoder(nn.Module):
     Input at step t: [features(previous value), cond]; the state starts from tanh(W cond);
     ``output`` turns each state into the step's distribution. Training methods return the
     states (B, S, H) for ``output.log_prob``; ``generate`` returns values.
+
+    ``make_output(size)`` builds the output distribution after the LSTM and its initial-state
+    map, so that a seeded model draws its initial weights in the same order as before the
+    output became swappable (and a recipe trained from scratch gives the same model).
     """
 
-    def __init__(self, output: OutputDistribution, cond_dim: int, size: int, layers: int
-                 ) -> None:
+    def __init__(self, make_output: Callable[[int], OutputDistribution], depth: int,
+                 cond_dim: int, size: int, layers: int) -> None:
         super().__init__()
         self.size, self.layers = size, layers
-        self.output = output
-        self.lstm = nn.LSTM(output.depth + cond_dim, size, layers, batch_first=True)
+        self.lstm = nn.LSTM(depth + cond_dim, size, layers, batch_first=True)
         self.init = nn.Linear(cond_dim, 2 * layers * size)
+        self.output = make_output(size)
 
     def initial_state(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """cond (B, K) -> (h0, c0), each (layers, B, size)."""
@@ -162,11 +167,11 @@ class LstmDecoder(nn.Module):
 class FlatDecoder(nn.Module):
     """z (B, D) -> a T-step sequence through one ``LstmDecoder`` conditioned on z."""
 
-    def __init__(self, output: OutputDistribution, latent_dim: int, size: int, layers: int,
-                 steps: int) -> None:
+    def __init__(self, make_output: Callable[[int], OutputDistribution], depth: int,
+                 latent_dim: int, size: int, layers: int, steps: int) -> None:
         super().__init__()
         self.steps = steps
-        self.core = LstmDecoder(output, latent_dim, size, layers)
+        self.core = LstmDecoder(make_output, depth, latent_dim, size, layers)
 
     def forward(self, z: torch.Tensor, targets: torch.Tensor, use_sample: torch.Tensor | None
                 ) -> torch.Tensor:
@@ -193,8 +198,9 @@ class HierarchicalDecoder(nn.Module):
     ``bar_paths``: each segment's embedding gets its own linear read-out of z added.
     """
 
-    def __init__(self, output: OutputDistribution, latent_dim: int, size: int, layers: int,
-                 conductor_size: int, conductor_layers: int, segments: int, segment_len: int,
+    def __init__(self, make_output: Callable[[int], OutputDistribution], depth: int,
+                 latent_dim: int, size: int, layers: int, conductor_size: int,
+                 conductor_layers: int, segments: int, segment_len: int,
                  core_z: bool = False, bar_paths: bool = False) -> None:
         super().__init__()
         self.segments, self.segment_len, self.core_z = segments, segment_len, core_z
@@ -202,7 +208,7 @@ class HierarchicalDecoder(nn.Module):
         self.conductor = nn.LSTM(1, conductor_size, conductor_layers, batch_first=True)
         self.conductor_init = nn.Linear(latent_dim, 2 * conductor_layers * conductor_size)
         cond = conductor_size + (latent_dim if core_z else 0)
-        self.core = LstmDecoder(output, cond, size, layers)
+        self.core = LstmDecoder(make_output, depth, cond, size, layers)
         self.direct = nn.Linear(latent_dim, segments * conductor_size) if bar_paths else None
 
     def embeddings(self, z: torch.Tensor) -> torch.Tensor:

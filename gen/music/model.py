@@ -140,18 +140,23 @@ class MusicVAE(LatentModel):
     def __init__(self, config: MusicConfig) -> None:
         super().__init__(config)
         c = config
-        output = CategoricalOutput(c.dec_size, c.num_classes)
+        depth = c.num_classes  # one-hot tokens
+
+        def make_output(size: int) -> CategoricalOutput:
+            return CategoricalOutput(size, c.num_classes)
+
         self.encoder: nn.Module = (
-            HierarchicalLstmEncoder(output.depth, c.enc_size, c.enc_layers, c.latent_dim,
+            HierarchicalLstmEncoder(depth, c.enc_size, c.enc_layers, c.latent_dim,
                                     c.bars, c.bar_paths)
             if c.hierarchical_encoder
-            else BiLstmEncoder(output.depth, c.enc_size, c.enc_layers, c.latent_dim))
+            else BiLstmEncoder(depth, c.enc_size, c.enc_layers, c.latent_dim))
         self.decoder: nn.Module = (
-            HierarchicalDecoder(output, c.latent_dim, c.dec_size, c.dec_layers,
+            HierarchicalDecoder(make_output, depth, c.latent_dim, c.dec_size, c.dec_layers,
                                 c.conductor_size, c.conductor_layers, c.segments,
                                 c.segment_len, c.core_z, c.bar_paths)
             if c.hierarchical
-            else FlatDecoder(output, c.latent_dim, c.dec_size, c.dec_layers, c.seq_len))
+            else FlatDecoder(make_output, depth, c.latent_dim, c.dec_size, c.dec_layers,
+                             c.seq_len))
 
     @property
     def output(self) -> CategoricalOutput:

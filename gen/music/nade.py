@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from gen.core.errors import GenError
-from gen.music.outputs import OutputDistribution
+from gen.music.outputs import MultiLabelOutput
 
 
-class NadeOutput(OutputDistribution):
+class NadeOutput(MultiLabelOutput):
     """NADE over ``num_units`` binary units conditioned on a decoder state (N, ``hidden``)."""
 
     def __init__(self, hidden: int, num_units: int = 88, nade_hidden: int = 128) -> None:
@@ -59,10 +59,6 @@ class NadeOutput(OutputDistribution):
         a = b_h.unsqueeze(-2) + shifted  # (..., K, nh): pre-activation before unit i
         return b_v + (torch.sigmoid(a) * self.v).sum(-1)  # (..., K)
 
-    def features(self, values: torch.Tensor) -> torch.Tensor:
-        """(..., K) 0/1 -> the same as float."""
-        return values.float()
-
     def log_prob(self, h: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """log p(values | h) in nats: h (..., H), values (..., K) 0/1 -> (...)."""
         logits = self.logits(h, values)
@@ -88,15 +84,3 @@ class NadeOutput(OutputDistribution):
             out[:, i] = bit
             a = a + bit.unsqueeze(-1) * self.w[:, i]
         return out
-
-    def start(self, n: int, device: torch.device) -> torch.Tensor:
-        """(n, K) zeros."""
-        return torch.zeros(n, self.depth, device=device)
-
-    def hide(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Hidden frames become all zero."""
-        return values.masked_fill(mask.unsqueeze(-1), 0.0)
-
-    def matches(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Whole-frame equality (N, T, K) -> (N, T) float."""
-        return (a == b).all(-1).float()

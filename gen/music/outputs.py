@@ -105,17 +105,34 @@ class CategoricalOutput(OutputDistribution):
         return (a == b).float()
 
 
-class BernoulliOutput(OutputDistribution):
+class MultiLabelOutput(OutputDistribution):
+    """Base of the multi-label outputs (a piano-roll frame of K keys): values are float
+    (N, K) of 0/1, fed back as they are; the all-zero frame means "no previous value"."""
+
+    def features(self, values: torch.Tensor) -> torch.Tensor:
+        """(..., K) 0/1 -> the same as float."""
+        return values.float()
+
+    def start(self, n: int, device: torch.device) -> torch.Tensor:
+        """(n, K) zeros."""
+        return torch.zeros(n, self.depth, device=device)
+
+    def hide(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Hidden frames become all zero."""
+        return values.masked_fill(mask.unsqueeze(-1), 0.0)
+
+    def matches(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Whole-frame equality (N, T, K) -> (N, T) float."""
+        return (a == b).all(-1).float()
+
+
+class BernoulliOutput(MultiLabelOutput):
     """``num_units`` independent Bernoulli units (a piano-roll frame); logits = W h + b."""
 
     def __init__(self, hidden: int, num_units: int) -> None:
         super().__init__()
         self.depth = num_units
         self.proj = nn.Linear(hidden, num_units)
-
-    def features(self, values: torch.Tensor) -> torch.Tensor:
-        """(..., K) 0/1 -> the same as float."""
-        return values.float()
 
     def log_prob(self, h: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """h (..., H), values (..., K) -> (...) summed over the K units, nats."""
@@ -131,15 +148,3 @@ class BernoulliOutput(OutputDistribution):
             return (logits > 0).float()
         p = torch.sigmoid(logits.float() / temperature)
         return torch.bernoulli(p, generator=generator)
-
-    def start(self, n: int, device: torch.device) -> torch.Tensor:
-        """(n, K) zeros."""
-        return torch.zeros(n, self.depth, device=device)
-
-    def hide(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Hidden frames become all zero."""
-        return values.masked_fill(mask.unsqueeze(-1), 0.0)
-
-    def matches(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Whole-frame equality (N, T, K) -> (N, T) float."""
-        return (a == b).all(-1).float()

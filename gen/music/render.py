@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gen.core.errors import GenError
+from gen.core.files import atomic_write
 from gen.music.melody import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, pitch_name, tokens_to_notes
 
 SAMPLE_RATE = 44100
@@ -97,22 +98,23 @@ def synthesize(source: Any, bpm: float = 120.0, program: int = 0, gap_bars: int 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
     """Write mono float audio in [-1, 1] as 16-bit PCM WAV."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-    try:
-        import soundfile
 
-        soundfile.write(str(path), pcm, sample_rate, subtype="PCM_16")
-    except ImportError:
-        import wave
+    def write(tmp: Path) -> None:
+        try:
+            import soundfile
 
-        with wave.open(str(path), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(sample_rate)
-            w.writeframes(pcm.tobytes())
-    return path
+            soundfile.write(str(tmp), pcm, sample_rate, subtype="PCM_16")
+        except ImportError:
+            import wave
+
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(sample_rate)
+                w.writeframes(pcm.tobytes())
+
+    return atomic_write(path, write)
 
 
 def render_audio(source: Any, path: str | Path, bpm: float = 120.0, program: int = 0,
@@ -204,9 +206,5 @@ def plot_pianoroll(melodies: Any, path: str | Path, titles: Sequence[str] | None
     """Piano roll of melodies (N, T) as a PNG file (see ``pianoroll_image``)."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(pianoroll_image(melodies, titles, cols)).save(tmp, format="PNG")
-    tmp.replace(path)
-    return path
+    image = Image.fromarray(pianoroll_image(melodies, titles, cols))
+    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
