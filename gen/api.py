@@ -13,7 +13,7 @@ import torch
 
 import gen.heads  # noqa: F401  (registers every head)
 from gen.core import registry
-from gen.core.errors import ConfigError
+from gen.core.errors import ConfigError, GenError
 from gen.core.files import write_text
 from gen.core.model import LatentModel
 from gen.core.trainer import Trainer
@@ -29,12 +29,20 @@ def available() -> list[str]:
 
 
 def load(name_or_path: str | Path) -> Any:
-    """A shipped model by name, or a directory written by ``save_pretrained``.
+    """A shipped model by name, a directory written by ``save_pretrained``, or a training
+    run's folder (its ``best/`` model when the run kept one, else ``model/``).
 
     Returns the model on CPU in eval mode.
     """
     p = Path(name_or_path)
     if p.is_dir():
+        if not (p / "config.json").is_file():
+            from gen.core.ship import model_dir
+
+            try:
+                p = model_dir(p)
+            except GenError:
+                pass  # from_pretrained names what is missing
         return LatentModel.from_pretrained(p)
     name = str(name_or_path)
     if name in available():

@@ -68,6 +68,8 @@ def _stack(inputs: Any, outputs: Any) -> Any:
     import numpy as np
     import torch
 
+    if isinstance(inputs, list) or isinstance(outputs, list):  # pieces of several lengths
+        return list(inputs) + list(outputs)
     if tuple(inputs.shape[1:]) != tuple(outputs.shape[1:]):
         return outputs
     if isinstance(outputs, torch.Tensor):
@@ -286,9 +288,11 @@ def _output_args(p: argparse.ArgumentParser, cols: bool = True) -> None:
         g = p.add_argument_group("image output")
         g.add_argument("--cols", type=_count, default=None, help="columns of the picture grid")
     g = p.add_argument_group("music output")
-    g.add_argument("--bpm", type=_number, default=120.0, help="tempo of MIDI and audio (120)")
-    g.add_argument("--program", type=int, default=0,
-                   help="General MIDI program 0-127 (0 piano, 73 flute, 40 violin)")
+    g.add_argument("--bpm", type=_number, default=None,
+                   help="tempo of MIDI and audio (melodies 120; piano rolls: the model's)")
+    g.add_argument("--program", type=int, default=None,
+                   help="General MIDI program 0-127 (0 piano, 73 flute, 40 violin; piano "
+                        "rolls: the model's)")
     g.add_argument("--gap-bars", type=int, default=1,
                    help="silent bars between melodies in the combined file (1)")
     g.add_argument("--no-audio", dest="audio", action="store_false", help="skip the WAV")

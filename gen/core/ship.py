@@ -23,8 +23,11 @@ EVAL_NAME = "eval.json"
 
 
 def model_dir(run_or_model: str | Path) -> Path:
-    """The model folder of a training run (RUN/model) or a model folder itself."""
+    """The model folder of a training run (RUN/best when the run kept its best evaluation,
+    else RUN/model) or a model folder itself."""
     p = Path(run_or_model)
+    if (p / "best" / "config.json").is_file():  # early stopping (train.keep_best)
+        return p / "best"
     if (p / "model" / "config.json").is_file():
         return p / "model"
     if (p / "config.json").is_file():
@@ -92,7 +95,7 @@ def ship(run_or_model: str | Path, name: str, dest: str | Path, note: str = "",
     model.save_pretrained(dest, dtype=torch.float16)
     shipped = LatentModel.from_pretrained(dest)
     results = head.call("evaluate", shipped, **eval_options)
-    run_dir = src.parent if src.name == "model" else None
+    run_dir = src.parent if src.name in ("model", "best") else None
     card = make_card(name, shipped, results, head.call("card", shipped, results),
                      train_record(run_dir), note)
     shipped.save_pretrained(dest, card=card, dtype=torch.float16,

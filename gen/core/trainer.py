@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from gen.core.checkpoint import load_training_state, save_training_state
 from gen.core.errors import CheckpointError, ConfigError
 from gen.core.evaluate import means, per_example, to_device
+from gen.core.files import write_text
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 METRICS_NAME = "metrics.jsonl"
@@ -53,6 +54,9 @@ class TrainConfig:
     ckpt_every: int = 1000  # steps between resumable checkpoints
     log_every: int = 50  # steps between JSONL metric lines
     seed: int = 0
+    # early stopping: an eval metric (lower is better, e.g. "elbo"); each evaluation that
+    # improves it writes the model to OUT/best/, which `gen ship` and the verbs then use
+    keep_best: str = ""
     device: str = "auto"  # "auto" (cuda if present), "cpu", "cuda"
 
     def __post_init__(self) -> None:
@@ -128,6 +132,7 @@ class Trainer:
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
         self.step = 0
+        self.best: dict[str, Any] | None = None  # {"metric", "value", "step"} of OUT/best/
         self._seconds_before, self._t0 = 0.0, time.time()
         self.wrapped: torch.nn.Module = self.model
         if self.distributed:
@@ -204,6 +209,7 @@ class Trainer:
             "train_config": asdict(self.cfg),
             "param_groups": opt_state["param_groups"],
             "world_size": self.world_size,
+            "best": self.best,
         }
         save_training_state(self.checkpoint_path, tensors, meta)
 
@@ -225,6 +231,7 @@ class Trainer:
         self.opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
         torch.set_rng_state(tensors["rng.torch"])
         self.step = int(meta["step"])
+        self.best = meta.get("best")
         self._seconds_before = float(meta.get("train_seconds", 0.0))
 
     # ---------------------------------------------------------------- evaluation
@@ -303,6 +310,7 @@ class Trainer:
                 if self.eval_fn is not None:
                     last_eval.update(self.eval_fn(self.model, self.step))
                 self._log({"step": self.step, "split": "eval", **last_eval})
+                self._keep_best(last_eval)
                 bar.write(
                     f"step {self.step}: " + ", ".join(f"{k}={v:.4g}" for k, v in last_eval.items())
                 )
@@ -310,6 +318,20 @@ class Trainer:
                 self.save_checkpoint()
         bar.close()
         return last_eval
+
+    def _keep_best(self, metrics: dict[str, float]) -> None:
+        """Write OUT/best/ when the ``keep_best`` metric improved (rank 0)."""
+        key = self.cfg.keep_best
+        if not key or self.rank != 0:
+            return
+        if key not in metrics:
+            raise ConfigError(f"train.keep_best: the evaluation has no metric {key!r} "
+                              f"(it has {', '.join(sorted(metrics))})")
+        value = float(metrics[key])
+        if self.best is None or value < self.best["value"]:
+            self.best = {"metric": key, "value": value, "step": self.step}
+            self.export(self.out_dir / "best")
+            write_text(self.out_dir / "best" / "best.json", json.dumps(self.best))
 
     def export(self, path: str | Path) -> None:
         """Write the trained model with ``save_pretrained`` (rank 0 only)."""

@@ -81,7 +81,8 @@ def write(model: MusicVAE, outputs: np.ndarray, out_dir: str | Path, stem: str,
 
     ``options``: bpm, program, gap_bars, audio (bool), plot (bool).
     """
-    bpm, program = float(options.get("bpm", 120.0)), int(options.get("program", 0))
+    bpm = float(120.0 if options.get("bpm") is None else options["bpm"])
+    program = int(options.get("program") or 0)
     gap = int(options.get("gap_bars", 1))
     written = [to_midi(outputs, out_file(out_dir, f"{stem}.mid"), bpm, program, gap)]
     for i, m in enumerate(outputs):

@@ -49,8 +49,12 @@ class BiLstmEncoder(nn.Module):
         self.lstm = nn.LSTM(depth, size, layers, batch_first=True, bidirectional=True)
         self.proj = nn.Linear(2 * size, 2 * latent_dim)
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """(B, T, F) -> (B, 2D): [mean, logvar]."""
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, F) -> (B, 2D): [mean, logvar]. With ``lengths`` (B,) the sequences are
+        packed, so the backward direction starts at each sequence's own last step."""
+        if lengths is not None:
+            feats = nn.utils.rnn.pack_padded_sequence(feats, lengths.cpu(), batch_first=True,
+                                                      enforce_sorted=False)
         _, (h, _) = self.lstm(feats)
         return self.proj(_final_states(h))
 

@@ -49,15 +49,31 @@ class NadeOutput(MultiLabelOutput):
 
     def logits(self, h: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """Conditional logits of every unit given the units before it in ``values``:
-        h (..., H), values (..., K) -> (..., K). Vectorised: the hidden pre-activation of unit
-        i is b_h plus an exclusive cumulative sum of v_j W[:, j] over j < i."""
+        h (..., H), values (..., K) 0/1 -> (..., K).
+
+        The hidden pre-activation of unit i is b_h plus W's columns of the *active* units
+        before i, so it changes only after an active unit: a frame with m notes has m + 1
+        distinct hidden states S_0..S_m (S_r = b_h + the first r active columns). Unit i
+        reads S_r(i), r(i) = active units before i. Computing the m + 1 states and gathering
+        costs O(m) per frame instead of O(K): exact, and several times faster on piano rolls
+        (about 4 notes in 88 keys)."""
         b_v, b_h = self.biases(h)
-        v = values.to(b_h.dtype)
-        contrib = v.unsqueeze(-1) * self.w.t()  # (..., K, nh): v_j W[:, j]
-        acc = torch.cumsum(contrib, dim=-2)
-        shifted = torch.cat([torch.zeros_like(acc[..., :1, :]), acc[..., :-1, :]], dim=-2)
-        a = b_h.unsqueeze(-2) + shifted  # (..., K, nh): pre-activation before unit i
-        return b_v + (torch.sigmoid(a) * self.v).sum(-1)  # (..., K)
+        lead = values.shape[:-1]
+        k = self.num_units
+        v = values.reshape(-1, k).to(b_h.dtype)  # (N, K)
+        b_h = b_h.reshape(-1, self.nade_hidden)
+        active = v > 0.5
+        m = int(active.sum(-1).max()) if v.numel() else 0
+        pos = torch.arange(k, device=v.device)
+        # active positions first, in key order: sort by (inactive, position)
+        order = torch.argsort(torch.where(active, pos, pos + k), dim=-1)[:, :m]  # (N, m)
+        valid = torch.gather(active, 1, order).unsqueeze(-1).to(b_h.dtype)  # (N, m, 1)
+        cols = self.w.t()[order] * valid  # (N, m, nh): W[:, j_r] of the r-th active unit
+        states = torch.cat([b_h.unsqueeze(1), b_h.unsqueeze(1) + torch.cumsum(cols, 1)], 1)
+        cand = torch.sigmoid(states) @ self.v.t()  # (N, m + 1, K): every state, every unit
+        before = (torch.cumsum(v, -1) - v).long()  # (N, K): r(i), active units before i
+        picked = torch.gather(cand, 1, before.unsqueeze(1)).squeeze(1)  # (N, K)
+        return b_v + picked.reshape(*lead, k)
 
     def log_prob(self, h: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """log p(values | h) in nats: h (..., H), values (..., K) 0/1 -> (...)."""

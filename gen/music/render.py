@@ -148,22 +148,52 @@ def pianoroll_image(
     ``gen.music.melody.tokens_to_notes``; drawing with PIL takes milliseconds where a
     matplotlib figure of 16 panels takes seconds, so the app and the CLI share this one.
     """
-    from PIL import Image, ImageDraw
-
     from gen.music.midi import as_melody_list
 
     mels = [np.asarray(m).reshape(-1) for m in as_melody_list(melodies)]
-    if titles is not None and len(titles) != len(mels):
-        raise GenError(f"titles: got {len(titles)} for {len(mels)} melodies")
     if not mels:
         raise GenError("no melodies to draw")
-    n, steps = len(mels), len(mels[0])
-    notes = [tokens_to_notes(m) for m in mels]
+    return notes_image([tokens_to_notes(m) for m in mels], [len(m) for m in mels], titles,
+                       cols, STEPS_PER_BAR, 4)
+
+
+def roll_notes(roll: Any, lowest_pitch: int = 21) -> list[tuple[int, int, int]]:
+    """A (T, K) 0/1 piano roll -> notes [(pitch, start, end)] (a held key is one note)."""
+    a = np.asarray(roll).astype(bool)
+    padded = np.zeros((a.shape[1], a.shape[0] + 2), dtype=np.int8)
+    padded[:, 1:-1] = a.T
+    d = np.diff(padded, axis=1)
+    on_key, on = np.nonzero(d == 1)
+    _, off = np.nonzero(d == -1)
+    return [(int(k) + lowest_pitch, int(s), int(e)) for k, s, e in zip(on_key, on, off)]
+
+
+def roll_image(rolls: Any, frames_per_quarter: int, titles: Sequence[str] | None = None,
+               cols: int = 1) -> np.ndarray:
+    """Polyphonic rolls (a list of (T_i, 88), or (N, T, 88)) -> an RGB picture like
+    ``pianoroll_image``: chords are stacked notes, bar lines every 4 quarter notes."""
+    items = list(rolls) if isinstance(rolls, (list, tuple)) else (
+        list(np.asarray(rolls)) if np.asarray(rolls).ndim == 3 else [np.asarray(rolls)])
+    if not items:
+        raise GenError("no piano rolls to draw")
+    return notes_image([roll_notes(r) for r in items], [len(r) for r in items], titles, cols,
+                       4 * frames_per_quarter, frames_per_quarter)
+
+
+def notes_image(notes: list[list[tuple[int, int, int]]], lengths: list[int],
+                titles: Sequence[str] | None = None, cols: int = 1,
+                steps_per_bar: int = STEPS_PER_BAR, steps_per_beat: int = 4) -> np.ndarray:
+    """Panels of notes [(pitch, start, end)] over ``lengths`` grid steps -> RGB (H, W, 3)."""
+    from PIL import Image, ImageDraw
+
+    if titles is not None and len(titles) != len(notes):
+        raise GenError(f"titles: got {len(titles)} for {len(notes)} panels")
+    n, steps = len(notes), max(1, max(lengths))
     pitches = [p for ns in notes for p, _, _ in ns] or [60]
     lo, hi = max(MIN_PITCH, min(pitches) - 2), min(MAX_PITCH, max(pitches) + 2)
     cols = max(1, min(cols, n))
     rows = math.ceil(n / cols)
-    sw = max(1, min(12, (ROLL_W // cols) // steps))  # pixels per 16th-note step
+    sw = max(1, min(12, (ROLL_W // cols) // steps))  # pixels per grid step
     ph = max(2, min(6, 120 // (hi - lo + 1)))  # pixels per semitone
     pw, pht = steps * sw, (hi - lo + 1) * ph
     left, top, gap = 30, 16, 10  # pitch labels, title line, space between panels
@@ -172,11 +202,11 @@ def pianoroll_image(
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     font = _font(11)
-    for i, (mel_notes, _) in enumerate(zip(notes, mels)):
+    for i, panel in enumerate(notes):
         r, c = divmod(i, cols)
         x0 = left + c * (pw + gap)
         y0 = gap + r * (top + pht + gap) + top
-        draw.rectangle([x0, y0, x0 + pw - 1, y0 + pht - 1], fill=(250, 250, 250))
+        draw.rectangle([x0, y0, x0 + lengths[i] * sw - 1, y0 + pht - 1], fill=(250, 250, 250))
         for p in range(lo, hi + 1):
             if p % 12 == 0:  # a faint line through every C, labelled on the left
                 y = y0 + (hi - p) * ph + ph // 2
@@ -184,12 +214,14 @@ def pianoroll_image(
                 if c == 0:
                     draw.text((x0 - 4, y), pitch_name(p), fill=(110, 110, 110), font=font,
                               anchor="rm")
-        for s in range(0, steps + 1, 4):
+        for s in range(0, lengths[i] + 1, steps_per_beat):
             x = min(x0 + s * sw, x0 + pw - 1)
-            bar = s % STEPS_PER_BAR == 0
+            bar = s % steps_per_bar == 0
             if bar or sw >= 3:
                 draw.line([x, y0, x, y0 + pht - 1], fill=(165, 165, 165) if bar else (228,) * 3)
-        for p, s, e in mel_notes:
+        for p, s, e in panel:
+            if not lo <= p <= hi:
+                continue
             y = y0 + (hi - p) * ph
             x_end = x0 + e * sw - 1 - (1 if sw >= 3 else 0)  # a gap shows repeated notes
             draw.rectangle([x0 + s * sw, y, max(x0 + s * sw, x_end), y + ph - 1], fill=ROLL_NOTE)
