@@ -32,6 +32,7 @@ from gen.core.errors import CheckpointError, ConfigError, GenError
 from gen.core.latent import Method, grid, path
 from gen.core.objective import elbo
 from gen.core.posterior import DiagonalGaussian
+from gen.core.prior import PRIORS, GaussianMixturePrior
 
 
 def _positive(name: str, value: float) -> float:
@@ -52,6 +53,10 @@ class LatentModel(nn.Module):
     renamed_weights: ClassVar[dict[str, str]] = {}
     #: whether ``decode_tensor`` draws its output (so ``temperature`` and ``greedy`` matter)
     random_decoder: ClassVar[bool] = False
+    #: the folder the model was loaded from (its optional extras live there), else None
+    pretrained_dir: Path | None = None
+    _prior: GaussianMixturePrior | None = None
+    _prior_meta: dict[str, Any] | None = None
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -200,11 +205,20 @@ class LatentModel(nn.Module):
         seed: int | None = 0,
         prior_scale: float = 1.0,
         greedy: bool = False,
+        prior: str = "normal",
     ) -> Any:
-        """n new examples: z ~ N(0, prior_scale^2 I), decoded at ``temperature`` (or greedily).
-
-        ``seed`` makes the result reproducible (None: a fresh random draw).
+        """n new examples: z from the prior (``"normal"``: N(0, prior_scale^2 I);
+        ``"learned"``: the mixture fitted to the training codes), decoded at ``temperature``
+        (or greedily). ``seed`` makes the result reproducible (None: a fresh random draw).
         """
+        z = self.prior_codes(n, seed, prior_scale, prior)
+        self._check_temperature(temperature, greedy)
+        return self.decode(z, temperature, None if seed is None else seed + 1, greedy)
+
+    def prior_codes(self, n: int, seed: int | None = 0, prior_scale: float = 1.0,
+                    prior: str = "normal") -> torch.Tensor:
+        """n codes (n, D) from the prior: N(0, prior_scale^2 I) (``"normal"``) or the learned
+        mixture fitted to the training codes (``"learned"``, see gen.core.prior)."""
         if not self.variational:
             raise GenError(
                 f"{type(self).__name__} is a plain autoencoder with no prior to sample from; "
@@ -213,10 +227,33 @@ class LatentModel(nn.Module):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise GenError(f"n must be a whole number >= 1, got {n!r}")
         scale = _positive("prior_scale", prior_scale)
-        self._check_temperature(temperature, greedy)
+        if prior not in PRIORS:
+            raise GenError(f"prior: must be one of {', '.join(PRIORS)}, got {prior!r}")
         gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
-        z = scale * torch.randn(n, self.latent_dim, generator=gen)
-        return self.decode(z, temperature, None if seed is None else seed + 1, greedy)
+        if prior == "learned":
+            return self.learned_prior().sample(n, gen, scale)
+        return scale * torch.randn(n, self.latent_dim, generator=gen)
+
+    def learned_prior(self) -> GaussianMixturePrior:
+        """The learned prior over codes (fitted by ``gen prior``, stored beside the model)."""
+        found = self._prior
+        if found is None and self.pretrained_dir is not None:
+            found = GaussianMixturePrior.load(self.pretrained_dir)
+            self._prior = found
+        if found is None:
+            raise GenError("this model has no learned prior yet; fit one with "
+                           "`gen prior MODEL` (it is stored beside the model)")
+        if found.dim != self.latent_dim:
+            raise GenError(f"the stored prior is over {found.dim}-d codes, the model's are "
+                           f"{self.latent_dim}-d")
+        return found
+
+    def set_prior(self, prior: GaussianMixturePrior, meta: dict[str, Any]) -> None:
+        """Use ``prior`` for ``sample(prior="learned")`` (and store it in the model's folder
+        when it was loaded from one)."""
+        self._prior, self._prior_meta = prior, dict(meta)
+        if self.pretrained_dir is not None:
+            prior.save(self.pretrained_dir, meta)
 
     def interpolate_latents(
         self, a: Any, b: Any, steps: int = 8, method: Method = "slerp"
@@ -265,7 +302,10 @@ class LatentModel(nn.Module):
             k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
             for k, v in self.state_dict().items()
         }
-        return save_pretrained_dir(path, registry.config_to_dict(self.config), state, extra)
+        out = save_pretrained_dir(path, registry.config_to_dict(self.config), state, extra)
+        if self._prior is not None:  # a learned prior travels with the weights
+            self._prior.save(out, self._prior_meta or {})
+        return out
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> LatentModel:
@@ -279,6 +319,7 @@ class LatentModel(nn.Module):
         if cls is not LatentModel and not isinstance(model, cls):
             raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
         model.load_weights(state, f"{path}/model.safetensors")
+        model.pretrained_dir = Path(path)  # where optional extras (prior, vectors) live
         return model.eval()
 
     def load_weights(self, state: dict[str, torch.Tensor], source: str) -> None:

@@ -39,6 +39,7 @@ from torch import nn
 from gen.core.errors import ConfigError, GenError
 from gen.core.model import LatentModel
 from gen.core.objective import KLConfig
+from gen.music.attributes import AttributeControl, melody_attributes
 from gen.music.layers import (
     BiLstmEncoder,
     FlatDecoder,
@@ -124,7 +125,7 @@ def _is_number(x: object) -> bool:
     return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
 
 
-class MusicVAE(LatentModel):
+class MusicVAE(AttributeControl, LatentModel):
     """A melody VAE over 2-bar or 16-bar windows.
 
     Data domain: melody tokens (N, T) or (T,) ints (see ``gen.music.melody``), a MIDI path,
@@ -241,6 +242,11 @@ class MusicVAE(LatentModel):
         """Sampled accuracy: greedy free-running decoding from the posterior means (B, D)."""
         greedy = self.decoder.generate(code, greedy=True)
         return {"sampled_acc": self.output.matches(greedy, x).mean()}
+
+    # ----------------------------------------------------------------- attributes
+    def attribute_values(self, outputs: Any) -> dict[str, np.ndarray]:
+        """Melodies (N, T) -> {attribute: (N,)} (gen.music.attributes.melody_attributes)."""
+        return melody_attributes(outputs)
 
     # ----------------------------------------------------------------- music I/O
     def to_midi(self, melodies: Any, path: str | Path, bpm: float = 120.0, program: int = 0,

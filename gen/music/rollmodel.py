@@ -33,6 +33,7 @@ from gen.core.errors import ConfigError, GenError
 from gen.core.latent import Method
 from gen.core.model import LatentModel
 from gen.core.objective import KLConfig
+from gen.music.attributes import AttributeControl, roll_attributes
 from gen.music.layers import BiLstmEncoder, FlatDecoder
 from gen.music.nade import NadeOutput
 from gen.music.outputs import BernoulliOutput, MultiLabelOutput
@@ -118,7 +119,7 @@ def check_roll(value: Any, max_frames: int, what: str = "roll") -> np.ndarray:
     return a.astype(np.uint8)
 
 
-class PianoRollVAE(LatentModel):
+class PianoRollVAE(AttributeControl, LatentModel):
     """A recurrent VAE over polyphonic piano rolls (see the module docstring)."""
 
     variational = True
@@ -250,19 +251,13 @@ class PianoRollVAE(LatentModel):
 
     @torch.no_grad()
     def sample(self, n: int = 16, temperature: float = 1.0, seed: int | None = 0,
-               prior_scale: float = 1.0, greedy: bool = False, frames: int | None = None
-               ) -> np.ndarray:
-        """n new rolls (n, frames, 88): z ~ N(0, prior_scale^2 I), decoded at
-        ``temperature`` (or greedily); ``frames`` defaults to ``sample_frames``."""
+               prior_scale: float = 1.0, greedy: bool = False, prior: str = "normal",
+               frames: int | None = None) -> np.ndarray:
+        """n new rolls (n, frames, 88): z from the prior (see ``LatentModel.sample``),
+        decoded at ``temperature`` (or greedily); ``frames`` defaults to ``sample_frames``."""
         self._frames(frames)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise GenError(f"n must be a whole number >= 1, got {n!r}")
-        scale = float(prior_scale)
-        if not scale > 0 or scale == float("inf"):
-            raise GenError(f"prior_scale must be a finite number > 0, got {prior_scale!r}")
+        z = self.prior_codes(n, seed, prior_scale, prior)
         self._check_temperature(temperature, greedy)
-        gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
-        z = scale * torch.randn(n, self.latent_dim, generator=gen)
         return self.decode(z, temperature, None if seed is None else seed + 1, greedy, frames)
 
     @torch.no_grad()
@@ -299,6 +294,21 @@ class PianoRollVAE(LatentModel):
         except ValueError as e:
             raise GenError(f"grid: {e}") from e
         return self._decode_greedy(zs.reshape(rows * cols, -1), int(x.shape[1]))
+
+    # ----------------------------------------------------------------- attributes
+    def attribute_values(self, outputs: Any) -> dict[str, np.ndarray]:
+        """Rolls -> {attribute: (N,)} (gen.music.attributes.roll_attributes)."""
+        return roll_attributes(outputs, self.config.frames_per_quarter)
+
+    def as_examples(self, x: torch.Tensor) -> list[np.ndarray]:
+        """Padded batch (B, T, 88) -> the rolls, each cut to its length."""
+        return [r[:n] for r, n in zip(self.to_output(x.clamp(min=0)), frame_lengths(x).tolist())]
+
+    def decode_like(self, data: Any, z: torch.Tensor) -> np.ndarray | list[np.ndarray]:
+        """Greedy decoding of codes (N, D), each to the length of its input."""
+        lengths = frame_lengths(self.to_input(data)).tolist()
+        out = self._decode_greedy(z, max(lengths))
+        return out if len(set(lengths)) == 1 else [r[:n] for r, n in zip(out, lengths)]
 
     # ----------------------------------------------------------------- music I/O
     def to_midi(self, rolls: Any, path: str | Path, bpm: float | None = None,
