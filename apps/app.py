@@ -21,18 +21,21 @@ from apps.image.actions import DEFAULT_IMAGE_MODELS, load_image_models
 from apps.image.layout import image_tab
 from apps.music.actions import DEFAULT_MUSIC_MODELS, load_music_models
 from apps.music.layout import music_tab
+from apps.music.view import VIEW_CSS
 from gen.core.errors import GenError
 
 HOST = "127.0.0.1"
 DEFAULT_OUT = Path("out") / "app"
 CSS = """
 .pixelated img, .pixelated canvas { image-rendering: pixelated; }
-"""
+/* dropdowns: the text stops before the arrow (Gradio lets it run under it) */
+.wrap-inner .secondary-wrap input { padding-right: 24px !important; text-overflow: ellipsis; }
+""" + VIEW_CSS
 INTRO = """\
 # gen: autoencoders and VAEs
 **Image**: draw or upload a digit and watch the models encode, denoise, enlarge, sample and
-interpolate. **Music**: pick or upload melodies, then reconstruct, sample, interpolate and
-listen, with MIDI downloads.
+interpolate. **Music**: pick or upload melodies or pieces with chords, listen to them, then
+reconstruct, sample, interpolate and play every result on its own, with MIDI downloads.
 Every button is also an API endpoint: see "Use via API" at the bottom of the page.
 """
 
@@ -57,8 +60,11 @@ def build_demo(
     ``image_models`` maps the Image tab's roles (ae, vae, dae, sr, vae2d) to shipped model
     names or save_pretrained directories; missing roles take ``DEFAULT_IMAGE_MODELS``.
     ``out_dir`` receives the app's own files (latent scatter, Gradio's cache).
-    ``music_models`` maps the Music tab's roles ("2-bar", "16-bar") the same way; missing
-    roles take ``DEFAULT_MUSIC_MODELS``.
+    ``music_models`` maps the Music tab's roles ("2-bar", "16-bar", "chorales",
+    "folk-chords") the same way; missing roles take ``DEFAULT_MUSIC_MODELS``.
+
+    The Music tab plays audio files from its request folder: ``demo.media_dirs`` lists the
+    folders that ``launch`` lets the server send.
     """
     out = Path(out_dir)
     use_temp_dir(out)
@@ -73,11 +79,12 @@ def build_demo(
         delete_cache=(3600, 3600),  # hourly, drop cached uploads/outputs older than an hour
     ) as demo:
         gr.Markdown(INTRO)
-        with gr.Tabs(elem_id="heads"):
+        with gr.Tabs(elem_id="heads", overflow_behavior="wrap"):
             with gr.Tab("Image", id="image"):
                 image_tab(images, out / "image")
             with gr.Tab("Music", id="music"):
-                music_tab(melodies, out / "music")
+                music = music_tab(melodies, out / "music")
+    demo.media_dirs = [music.media_dir]  # type: ignore[attr-defined]
     return demo
 
 
@@ -88,11 +95,14 @@ def launch(
     """Serve ``demo`` on 127.0.0.1:``port`` (a public share link only if ``share``).
 
     ``out_dir``: the folder given to ``build_demo``; the files it returns are served from there.
+    The folders in ``demo.media_dirs`` (the Music tab's audio) are served in any case.
 
     Uploads over MAX_UPLOAD_MB are refused by the server itself. ``block=False`` returns once
     the server is up (tests, benchmarks); call ``demo.close()`` to stop it.
     """
     demo.queue(default_concurrency_limit=2)
+    allowed = [str(out_dir)] if out_dir is not None else []
+    allowed += [str(Path(p).resolve()) for p in getattr(demo, "media_dirs", [])]
     demo.launch(
         server_name=HOST,
         server_port=port,
@@ -103,7 +113,7 @@ def launch(
         css=CSS,
         show_error=False,
         quiet=not block,
-        allowed_paths=[str(out_dir)] if out_dir is not None else None,
+        allowed_paths=allowed,
     )
     return demo
 

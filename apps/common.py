@@ -3,7 +3,8 @@ folders, range checks, the upload limit and the GenError -> message wrapper.
 
 The pure parts (``RoleModels``, ``load_roles``, ``RequestFolders``, ``in_range``,
 ``check_upload``, ``md``, ``unavailable_text``) are used by the actions modules; the widget
-parts (``source_tabs``, ``user_errors``) by the layouts.
+parts (``source_tabs``, ``user_errors``, and the browser-side ``reveal_js`` and ``clear_js``)
+by the layouts.
 """
 
 from __future__ import annotations
@@ -204,8 +205,29 @@ def source_tabs(
         t.select(None, None, src, js=f"() => '{v}'")
         return t
 
-    with gr.Tabs(selected=value, elem_id=f"{prefix}-tabs"):
+    with gr.Tabs(selected=value, elem_id=f"{prefix}-tabs", overflow_behavior="wrap"):
         yield src, tab
+
+
+def reveal_js(elem_id: str, block: str = "nearest") -> str:
+    """A browser-side function that scrolls element ``elem_id`` into view unless it is in view
+    already (``block``: "start" puts its top at the top of the window, "nearest" scrolls as
+    little as possible). Chained after an action with ``.success(None, js=...)``."""
+    return (
+        "() => { const el = document.getElementById(%r); if (!el) return;"
+        " const r = el.getBoundingClientRect();"
+        " const seen = r.top >= 0 && r.top < window.innerHeight * 0.6"
+        " && (r.bottom <= window.innerHeight || r.top < window.innerHeight * 0.25);"
+        " if (!seen) el.scrollIntoView({block: %r, behavior: 'instant'}); }"
+        % (elem_id, block)
+    )
+
+
+def clear_js(n: int) -> str:
+    """A browser-side function that empties ``n`` output components (no server call): chained
+    with ``.failure(None, None, outputs, js=...)`` so a failed action leaves no result that
+    belongs to an earlier input."""
+    return "() => [" + ", ".join(["null"] * n) + "]"
 
 
 def user_errors(fn: Callable) -> Callable:

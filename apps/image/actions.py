@@ -62,7 +62,7 @@ MAP_PX = 580  # the 10x10 latent map (289 px) shown at 2x
 MAP_N = 10
 MAX_SAMPLES = 100
 MAX_STEPS = 20
-TEMPERATURE = (0.1, 2.0)
+PRIOR_SCALE = (0.1, 2.0)  # "variation": the prior's scale when sampling codes
 SEED_MAX = 2**31 - 1
 DigitValues = tuple[str, Any, Any, Any, Any]  # (source, sketch, upload, test_digit, test_index)
 
@@ -94,8 +94,8 @@ def _reconstruct(model: ImageModel, x: Any) -> torch.Tensor:
     return model.reconstruct(x)  # (N, 1, 28, 28)
 
 
-def _sample(model: ImageModel, n: int, temperature: float, seed: int) -> torch.Tensor:
-    return model.sample(n, seed=seed, prior_scale=temperature)  # (n, 1, 28, 28)
+def _sample(model: ImageModel, n: int, prior_scale: float, seed: int) -> torch.Tensor:
+    return model.sample(n, seed=seed, prior_scale=prior_scale)  # (n, 1, 28, 28)
 
 
 def _interpolate(model: ImageModel, a: np.ndarray, b: np.ndarray, steps: int, method: str
@@ -292,14 +292,15 @@ class ImageActions:
         pics = (picture(t[0, 0]) for t in (x, low, bicubic, out))
         return (*pics, note)
 
-    def sample(self, model: str, count: int, temperature: float, seed: int) -> np.ndarray:
-        """A grid of ``count`` samples from a VAE's prior at ``temperature``."""
+    def sample(self, model: str, count: int, variation: float, seed: int) -> np.ndarray:
+        """A grid of ``count`` samples from a VAE's prior: codes z ~ N(0, variation^2 I)
+        (the prior scale), each decoded to its mean picture."""
         if model not in ("vae", "vae2d"):
             raise GenError(f"Sampling needs a VAE: choose 'vae' or 'vae2d', not {model!r}.")
         count = in_range(count, "number of samples", 1, MAX_SAMPLES, whole=True)
-        t = in_range(temperature, "temperature", *TEMPERATURE)
+        scale = in_range(variation, "variation (prior scale)", *PRIOR_SCALE)
         seed = in_range(seed, "seed", -SEED_MAX, SEED_MAX, whole=True)
-        images = _sample(self.models.get(model), count, t, seed)
+        images = _sample(self.models.get(model), count, scale, seed)
         return picture(images, math.ceil(math.sqrt(count)), GRID_PX)
 
     def interpolate(self, *values: Any) -> np.ndarray:
@@ -319,18 +320,44 @@ class ImageActions:
         strip = _interpolate(self.models.get(model), a, b, steps, method)
         return picture(strip, steps, STRIP_PX)
 
-    def decode_latent(self, z1: float, z2: float) -> np.ndarray:
-        """The 2-d VAE's decoding of the latent point (z1, z2)."""
+    def decode_latent(self, z1: float, z2: float) -> tuple[np.ndarray, np.ndarray]:
+        """The 2-d VAE's decoding of the latent point (z1, z2), and the latent map with that
+        point marked."""
         z = [[float(in_range(z1, "z1", -3.0, 3.0)), float(in_range(z2, "z2", -3.0, 3.0))]]
-        return picture(_decode(self.models.get("vae2d"), z)[0, 0])
+        return picture(_decode(self.models.get("vae2d"), z)[0, 0]), self.marked_map(*z[0])
+
+    def map_pixel(self, z1: float, z2: float) -> tuple[float, float]:
+        """Where the latent point (z1, z2) lies on the latent map picture, in pixels (the
+        inverse of ``pick_latent``; points beyond the grid sit on its edge)."""
+        values = self.latent_views().values
+        cells = np.arange(MAP_N)
+        u = float(np.interp(z1, values, cells))
+        v = MAP_N - 1 - float(np.interp(z2, values, cells))  # y runs top-down
+        scale = max(1, MAP_PX // (MAP_N * 29 - 1))
+        return ((u + 0.5) * 29 - 0.5) * scale, ((v + 0.5) * 29 - 0.5) * scale
+
+    def marked_map(self, z1: float, z2: float) -> np.ndarray:
+        """The decoded latent grid (RGB) with a red ring and cross at (z1, z2)."""
+        from PIL import ImageDraw
+
+        im = Image.fromarray(self.latent_views().grid).convert("RGB")
+        x, y = self.map_pixel(z1, z2)
+        draw = ImageDraw.Draw(im)
+        r, red = 15, (228, 40, 40)
+        draw.ellipse([x - r, y - r, x + r, y + r], outline=red, width=3)
+        draw.line([x - 5, y, x + 5, y], fill=red, width=2)
+        draw.line([x, y - 5, x, y + 5], fill=red, width=2)
+        return np.asarray(im)
 
     def latent_pictures(self) -> tuple[np.ndarray, np.ndarray]:
-        """The decoded latent grid and the test-set scatter of the 2-d VAE."""
+        """The decoded latent grid with the point (0, 0) marked, and the test-set scatter of
+        the 2-d VAE."""
         views = self.latent_views()
-        return views.grid, views.scatter
+        return self.marked_map(0.0, 0.0), views.scatter
 
-    def pick_latent(self, x: float, y: float) -> tuple[float, float, np.ndarray]:
-        """A click at pixel (x, y) of the latent map picture -> its (z1, z2) and their decoding."""
+    def pick_latent(self, x: float, y: float) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """A click at pixel (x, y) of the latent map picture -> its (z1, z2), their decoding
+        and the map with the point marked."""
         values = self.latent_views().values
         side = MAP_N * 29 - 1  # tile() puts a 1-pixel gap between 28-pixel cells
         scale = max(1, MAP_PX // side)
@@ -339,4 +366,4 @@ class ImageActions:
         cells = np.arange(MAP_N)
         z1 = round(float(np.interp(u, cells, values)), 2)
         z2 = round(float(np.interp(v, cells, values[::-1])), 2)  # y runs top-down
-        return z1, z2, self.decode_latent(z1, z2)
+        return (z1, z2, *self.decode_latent(z1, z2))

@@ -12,13 +12,21 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from apps.common import MAX_UPLOAD_MB, RoleModels, source_tabs, unavailable_text, user_errors
+from apps.common import (
+    MAX_UPLOAD_MB,
+    RoleModels,
+    clear_js,
+    reveal_js,
+    source_tabs,
+    unavailable_text,
+    user_errors,
+)
 from apps.image.actions import (
     DIGIT_PX,
     MAP_N,
     MAX_SAMPLES,
     MAX_STEPS,
-    TEMPERATURE,
+    PRIOR_SCALE,
     ImageActions,
 )
 
@@ -26,9 +34,17 @@ SOURCES = [("Draw", "draw"), ("Upload", "upload"), ("Test set", "test")]
 LATENT_INTRO = (
     f"The 2-d VAE decodes every point of its latent plane. Left: a {MAP_N}x{MAP_N} grid over "
     "the central 90% of the prior along z1 (left to right) and z2 (bottom to top), in equal "
-    "steps of prior mass. Right: where the test digits land. Click the grid or move the "
-    "sliders to decode a point."
+    "steps of prior mass. Right: where the test digits land. Click the grid, move the "
+    "sliders or type a value to decode a point; the red ring marks it on the grid."
 )
+VARIATION_INFO = ("prior scale: how far from the centre of the latent space the codes are "
+                  "drawn, z ~ N(0, scale²). Each code is drawn as its mean picture, so there "
+                  "is no decoder temperature here.")
+BLANK_PAGE = {  # white paper as the background makes the brush the active tool from the start
+    "background": np.full((280, 280), 255, np.uint8),
+    "layers": [],
+    "composite": None,
+}
 
 
 # --------------------------------------------------------------------------- widgets
@@ -68,12 +84,7 @@ def digit_input(prefix: str, source: str = "draw", digit: int = 3) -> list:
     with source_tabs(SOURCES, source, prefix, "Input") as (src, tab):
         with tab("draw"):
             sketch = gr.Sketchpad(
-                # white paper as the background makes the brush the active tool from the start
-                value={
-                    "background": np.full((280, 280), 255, np.uint8),
-                    "layers": [],
-                    "composite": None,
-                },
+                value=BLANK_PAGE,
                 label="Draw a digit",
                 elem_id=f"{prefix}-sketch",
                 type="numpy",
@@ -85,6 +96,10 @@ def digit_input(prefix: str, source: str = "draw", digit: int = 3) -> list:
                 transforms=(),
                 height=330,
             )
+            # Gradio's Clear removes the paper and the brush with it (new strokes draw
+            # nothing): put a fresh blank page back instead.
+            sketch.clear(lambda: BLANK_PAGE, None, sketch, api_name=f"{prefix}_clear_sketch",
+                         api_visibility="private", show_progress="hidden")
         with tab("upload"):
             upload = _plain_upload_errors(gr.Image(
                 label=f"A picture of one digit (any size or colours, up to {MAX_UPLOAD_MB} MB)",
@@ -113,7 +128,7 @@ def _your_digit(models: RoleModels) -> dict[str, Any]:
             gr.Markdown("### Reconstruct\nEncode your digit and decode it again.")
             if models.has("ae") or models.has("vae"):
                 w["rec_btn"] = gr.Button("Reconstruct", variant="primary", elem_id="reconstruct")
-                with gr.Row():
+                with gr.Row(elem_id="rec-row"):
                     w["rec"] = [_output("autoencoder", "rec-ae"), _output("VAE", "rec-vae")]
             else:
                 gr.Markdown(unavailable_text(models, ["ae", "vae"]))
@@ -126,7 +141,7 @@ def _your_digit(models: RoleModels) -> dict[str, Any]:
                                            elem_id="noise")
                     w["noise_seed"] = gr.Number(0, precision=0, label="noise seed")
                 w["dn_btn"] = gr.Button("Add noise and denoise", elem_id="denoise")
-                with gr.Row():
+                with gr.Row(elem_id="dn-row"):
                     w["dn"] = [_output("noisy input", "noisy"), _output("denoised", "denoised")]
                 w["dn"].append(gr.Markdown(elem_id="denoise-note"))
             else:
@@ -135,7 +150,7 @@ def _your_digit(models: RoleModels) -> dict[str, Any]:
             gr.Markdown("### Super-resolution x2\nShrink your digit to 14x14 and enlarge it again.")
             if models.has("sr"):
                 w["sr_btn"] = gr.Button("Shrink and super-resolve", elem_id="super-resolve")
-                with gr.Row():
+                with gr.Row(elem_id="sr-row"):
                     w["sr"] = [_output("14x14 input", "sr-low"),
                                _output("bicubic x2", "sr-bicubic"),
                                _output("model x2", "sr-model")]
@@ -150,7 +165,8 @@ def _sample(vaes: list[tuple[str, str]]) -> dict[str, Any]:
         inputs = [
             gr.Dropdown(vaes, value=vaes[0][1], label="model"),
             gr.Slider(1, MAX_SAMPLES, value=36, step=1, label="count"),
-            gr.Slider(*TEMPERATURE, value=1.0, step=0.05, label="temperature"),
+            gr.Slider(*PRIOR_SCALE, value=1.0, step=0.05, label="variation (prior scale)",
+                      info=VARIATION_INFO),
             gr.Number(0, precision=0, label="seed"),
         ]
     button = gr.Button("Sample", variant="primary", elem_id="sample")
@@ -184,7 +200,8 @@ def _latent_map() -> dict[str, Any]:
         gr.Markdown("**Test-set codes by digit**")
     with gr.Row():
         grid = gr.Image(label="decoded latent grid", show_label=False, elem_id="latent-map",
-                        format="png", interactive=False, elem_classes=["pixelated"])
+                        format="png", interactive=False, elem_classes=["pixelated"],
+                        buttons=[])  # no toolbar over the cells
         scatter = gr.Image(label="test-set codes by digit", show_label=False,
                            elem_id="latent-scatter", format="png", interactive=False)
     with gr.Row():
@@ -208,7 +225,7 @@ def image_tab(models: RoleModels, out_dir: str | Path) -> ImageActions:
     coders += vaes
     sample = interp = latent = None
 
-    with gr.Tabs(elem_id="image-sections"):
+    with gr.Tabs(elem_id="image-sections", overflow_behavior="wrap"):
         with gr.Tab("Your digit", id="digit"):
             digit = _your_digit(models)
         with gr.Tab("Sample", id="sample"):
@@ -228,33 +245,48 @@ def image_tab(models: RoleModels, out_dir: str | Path) -> ImageActions:
                 gr.Markdown(unavailable_text(models, ["vae2d"]))
 
     # ------------------------------------------------------------------ events
+    # A successful action scrolls its result into view; a failed one clears what it would
+    # have replaced. Changing the digit clears every result of the old one.
     ui = user_errors
     main, seen = digit["main"], digit["seen"]
+    shown_digit = [seen, *digit.get("rec", []), *digit.get("dn", []), *digit.get("sr", [])]
+
+    def wire(event: Any, outputs: list, row: str) -> None:
+        event.success(None, None, None, js=reveal_js(row))
+        event.failure(None, None, outputs, js=clear_js(len(outputs)))
+
+    src, sketch, upload, test_digit, test_index = main
+    gr.on([src.change, sketch.change, upload.change, test_digit.change, test_index.change],
+          None, None, shown_digit, js=clear_js(len(shown_digit)))
     if "rec_btn" in digit:
-        digit["rec_btn"].click(ui(act.reconstruct), main, [seen, *digit["rec"]],
-                               api_name="reconstruct")
+        wire(digit["rec_btn"].click(ui(act.reconstruct), main, [seen, *digit["rec"]],
+                                    api_name="reconstruct"), shown_digit, "rec-row")
     if "dn_btn" in digit:
-        digit["dn_btn"].click(ui(act.denoise), [*main, digit["noise"], digit["noise_seed"]],
-                              [seen, *digit["dn"]], api_name="denoise")
+        wire(digit["dn_btn"].click(ui(act.denoise), [*main, digit["noise"], digit["noise_seed"]],
+                                   [seen, *digit["dn"]], api_name="denoise"),
+             shown_digit, "dn-row")
     if "sr_btn" in digit:
-        digit["sr_btn"].click(ui(act.super_resolve), main, [seen, *digit["sr"]],
-                              api_name="super_resolve")
+        wire(digit["sr_btn"].click(ui(act.super_resolve), main, [seen, *digit["sr"]],
+                                   api_name="super_resolve"), shown_digit, "sr-row")
     if sample:
-        sample["button"].click(ui(act.sample), sample["inputs"], sample["grid"],
-                               api_name="sample")
+        wire(sample["button"].click(ui(act.sample), sample["inputs"], sample["grid"],
+                                    api_name="sample"), [sample["grid"]], "samples")
     if interp:
-        interp["button"].click(ui(act.interpolate), interp["inputs"], interp["strip"],
-                               api_name="interpolate")
+        wire(interp["button"].click(ui(act.interpolate), interp["inputs"], interp["strip"],
+                                    api_name="interpolate"), [interp["strip"]], "strip")
     if latent:
         z1, z2 = latent["z"]
-        gr.on([z1.release, z2.release], ui(act.decode_latent), [z1, z2], latent["point"],
-              api_name="decode_latent")
+        # typed values decode as soon as they change (a slider's release needs a blur)
+        done = gr.on([z1.change, z2.change], ui(act.decode_latent), [z1, z2],
+                     [latent["point"], latent["grid"]], api_name="decode_latent",
+                     trigger_mode="always_last", show_progress="hidden")
+        done.failure(None, None, latent["point"], js=clear_js(1))
 
-        def pick_latent(evt: gr.SelectData) -> tuple[float, float, np.ndarray]:
-            """A click on the latent map -> its (z1, z2) and their decoding."""
+        def pick_latent(evt: gr.SelectData) -> tuple[float, float, np.ndarray, np.ndarray]:
+            """A click on the latent map -> its (z1, z2), their decoding, the marked map."""
             return act.pick_latent(*evt.index)
 
-        latent["grid"].select(ui(pick_latent), None, [z1, z2, latent["point"]],
+        latent["grid"].select(ui(pick_latent), None, [z1, z2, latent["point"], latent["grid"]],
                               api_name="pick_latent")
         gr.on(  # on page load: drawn in the background at start-up, cached afterwards
             None, ui(act.latent_pictures), None, [latent["grid"], latent["scatter"]],

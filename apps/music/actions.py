@@ -1,23 +1,20 @@
-"""What the Music tab does, without widgets: the melody VAEs by role and ``MusicActions``.
+"""What the Music tab does, without widgets: its models by role and ``MusicActions``.
 
-Everything music-related is a library call: ``gen.load``, the models' public methods, and
-``gen.music.io`` (the extraction report that says why a MIDI file yields no melody, MIDI and
-zip writing, audio rendering, piano-roll pictures and the shipped held-out examples). This
-module turns widget values into melody tokens and token arrays into pictures, MIDI files and
-audio. Bad input raises ``GenError``; the layout shows it as a message.
-
-Every call of a model method (reconstruct, sample, interpolate, grid) is in the "model calls"
-section below, so a change of the core's signatures is edited there only.
+Four roles: two melody VAEs (2 and 16 bars, ``gen.music.io``) and two polyphonic piano-roll
+VAEs (chorales and folk tunes with chords, ``gen.music.rollio``). ``apps/music/pieces.py``
+puts both kinds behind one interface (examples, uploads, model calls, files);
+``apps/music/view.py`` draws pieces as cards with their own play controls. Bad input raises
+``GenError``; the layout shows it as a message.
 
 Each request writes its files into a fresh folder ``<out_dir>/requests/<time>-<random>/``
-under fixed names (``apps.common.RequestFolders``). A result (its melodies) is returned as a
-plain dict that the layout keeps per session: the audio is rendered from it after the picture
-and the MIDI are shown, and a new tempo rewrites the audio and MIDI from it.
+under fixed names (``apps.common.RequestFolders``); the page plays each piece's audio from
+there (``media_dir``). A result (its pieces) is returned as a plain dict that the layout
+keeps per session: the audio is rendered from it after the cards and the MIDI are shown,
+and a new tempo or instrument rewrites the audio and MIDI from it.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
 import tempfile
 import threading
@@ -30,150 +27,121 @@ from typing import Any
 
 import numpy as np
 
-from apps.common import (
-    RequestFolders,
-    RoleModels,
-    check_upload,
-    in_range,
-    load_roles,
-    md,
-    shown_name,
+from apps.common import RequestFolders, RoleModels, in_range, load_roles, md, shown_name
+from apps.music.pieces import (
+    GAP_BARS,
+    Kind,
+    MelodyKind,
+    Piece,
+    RollKind,
+    join_wavs,
+    kind_of,
 )
+from apps.music.view import Card, cards_html
 from gen.core.errors import GenError
-from gen.music.io import (
-    ExtractionReport,
-    MusicVAE,
-    SineFallbackWarning,
-    extract_file,
-    load_examples,
-    pianoroll_image,
-    pitch_name,
-    render_audio,
-    to_midi,
-    to_midi_zip,
-    tokens_to_notes,
-)
+from gen.music.io import MusicVAE, SineFallbackWarning
+from gen.music.rollio import PianoRollVAE, benchmark_of
 
 # role -> shipped model name (or a directory written by save_pretrained)
 DEFAULT_MUSIC_MODELS: dict[str, str] = {
     "2-bar": "cat-mel_2bar_small",
     "16-bar": "hierdec-mel_16bar_small",
+    "chorales": "nade-roll_jsb",
+    "folk-chords": "nade-roll_nottingham",
 }
-# role -> (melody length in bars, words for people)
-ROLES: dict[str, tuple[int, str]] = {"2-bar": (2, "2-bar model"), "16-bar": (16, "16-bar model")}
-SLOTS = ("a", "b", "c", "d")  # melody inputs; the grid's corners: top left, top right, ...
+# role -> (what it must be: melody bars or a piano-roll benchmark, words for people)
+ROLES: dict[str, tuple[int | str, str]] = {
+    "2-bar": (2, "2-bar melody model"),
+    "16-bar": (16, "16-bar melody model"),
+    "chorales": ("jsb", "chorale model (piano roll)"),
+    "folk-chords": ("nottingham", "folk-with-chords model (piano roll)"),
+}
+SLOTS = ("a", "b", "c", "d")  # inputs; the grid's corners: top left, top right, ...
 MAX_COUNT = 16  # samples per click
 MAX_STEPS = 16  # interpolation steps
-GRID_SIZES = (2, 5)  # a grid is size x size melodies
+GRID_SIZES = (2, 5)  # a grid is size x size pieces
 TEMPERATURE = (0.1, 1.5)
+PRIOR_SCALE = (0.1, 2.0)  # "variation": the prior's scale when sampling codes
 BPM = (40, 240, 120)  # minimum, maximum, default
 SEED_MAX = 2**31 - 1
-SAMPLE_RATE = 22050  # audio: half CD rate renders twice as fast and is plenty for a melody
-GAP_BARS = 1  # a bar of rest between melodies in the MIDI and the audio
 SINE_NOTICE = "fluidsynth is not installed: the audio is plain sine waves."
-Picture = np.ndarray  # (H, W, 3) uint8
-Shown = tuple[Picture, str, str, str, dict]  # piano roll, MIDI, zip, note, result
+VARIATION_INFO = ("prior scale: how far from the centre of the latent space the codes are "
+                  "drawn, z ~ N(0, scale²). Below 1: typical pieces; above 1: unusual ones.")
+Shown = tuple[str, str, str, str, dict]  # cards (HTML), MIDI, zip, note, result
 
 
 # --------------------------------------------------------------------------- models
 def _check_role(role: str, model: Any) -> None:
-    bars, words = ROLES[role]
-    if not isinstance(model, MusicVAE):
-        raise GenError(f"the {words} must be a melody VAE, got a {type(model).__name__}")
-    if model.config.bars != bars:
-        raise GenError(f"the {words} must model {bars} bars, this one {model.config.bars}")
+    need, words = ROLES[role]
+    if isinstance(need, int):
+        if not isinstance(model, MusicVAE):
+            raise GenError(f"the {words} must be a melody VAE, got a {type(model).__name__}")
+        if model.config.bars != need:
+            raise GenError(f"the {words} must model {need} bars, this one {model.config.bars}")
+        return
+    if not isinstance(model, PianoRollVAE):
+        raise GenError(f"the {words} must be a piano-roll VAE, got a {type(model).__name__}")
+    if benchmark_of(model) != need:
+        raise GenError(f"the {words} must use the {need} frame grid, this one "
+                       f"{model.config.frames_per_quarter} frames per quarter note")
 
 
 def load_music_models(spec: Mapping[str, str | Path | None] | None = None) -> RoleModels:
-    """Load the 2-bar and the 16-bar melody models with ``gen.load``.
+    """Load the Music tab's models with ``gen.load``: roles "2-bar", "16-bar" (melody
+    VAEs), "chorales" and "folk-chords" (piano-roll VAEs).
 
-    ``spec`` maps roles ("2-bar", "16-bar") to shipped names or save_pretrained directories
-    and overrides ``DEFAULT_MUSIC_MODELS``; ``None`` switches a role off. A model that cannot
-    be loaded, or is not a melody VAE of the role's length, is reported in ``missing``.
+    ``spec`` maps roles to shipped names or save_pretrained directories and overrides
+    ``DEFAULT_MUSIC_MODELS``; ``None`` switches a role off. A model that cannot be loaded,
+    or does not fit its role, is reported in ``missing``.
     """
     words = {role: w for role, (_, w) in ROLES.items()}
     return load_roles("music", words, DEFAULT_MUSIC_MODELS, spec, _check_role)
-
-
-# --------------------------------------------------------------------------- model calls
-def _reconstruct(model: MusicVAE, tokens: np.ndarray) -> np.ndarray:
-    return model.reconstruct(tokens)  # (N, T) -> (N, T), greedy decoding of the code
-
-
-def _sample(model: MusicVAE, n: int, temperature: float, seed: int) -> np.ndarray:
-    return model.sample(n=n, temperature=temperature, seed=seed)  # (n, T)
-
-
-def _interpolate(model: MusicVAE, a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
-    return model.interpolate(a, b, steps=steps, method="slerp")  # (steps, T)
-
-
-def _grid(model: MusicVAE, corners: np.ndarray, size: int) -> np.ndarray:
-    return model.grid(corners, rows=size, cols=size)  # (4, T) -> (size * size, T)
-
-
-# --------------------------------------------------------------------------- uploads
-@functools.lru_cache(maxsize=64)
-def _extract(path: str, size: int, mtime_ns: int, bars: int) -> tuple[np.ndarray, ExtractionReport]:
-    """The library's extraction of one uploaded file, cached by (path, size, mtime, bars)."""
-    wins, report = extract_file(path, bars)[bars]
-    wins = wins.astype(np.int64)
-    wins.flags.writeable = False  # shared between requests
-    return wins, report
-
-
-def extract_upload(path: str | Path, bars: int) -> tuple[np.ndarray, ExtractionReport]:
-    """Melody windows (N, bars*16) int64 of an uploaded MIDI file and the library's report."""
-    st = check_upload(path, "MIDI files").stat()
-    return _extract(str(path), st.st_size, st.st_mtime_ns, int(bars))
-
-
-def window_label(i: int, tokens: np.ndarray) -> str:
-    """'window 3 · 14 notes · D4-B5' for the dropdown of an upload's windows (i from 0)."""
-    notes = tokens_to_notes(tokens)
-    if not notes:
-        return f"window {i + 1} · rests only"
-    lo, hi = min(p for p, _, _ in notes), max(p for p, _, _ in notes)
-    return f"window {i + 1} · {len(notes)} notes · {pitch_name(lo)}-{pitch_name(hi)}"
 
 
 def _bpm(value: Any) -> float:
     return in_range(value, "tempo", BPM[0], BPM[1], unit=" bpm")
 
 
-def _timing(n: int, bars: int, bpm: float) -> str:
-    total = n * bars + (n - 1) * GAP_BARS
-    secs = total * 4 * 60.0 / bpm
-    return (f"MIDI and audio: {n} melod{'y' if n == 1 else 'ies'} of {bars} bars with "
-            f"{GAP_BARS} bar of rest between, {total} bars, {secs:.0f} s at {bpm:g} bpm.")
+def _program(value: Any) -> int:
+    return in_range(value, "instrument (General MIDI program)", 0, 127, whole=True)
+
+
+def instrument_name(program: int) -> str:
+    """'Church Organ' for General MIDI program 19 (0-based)."""
+    import pretty_midi
+
+    return str(pretty_midi.program_to_instrument_name(int(program)))
+
+
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {'melodies' if word == 'melody' else word + 's'}"
 
 
 @dataclass(frozen=True)
-class Melody:
-    """One chosen melody: tokens (T,) int64 and a short name for titles and messages."""
+class Result:
+    """A result's pieces with their names (file stems) and titles, ready to show."""
 
-    tokens: np.ndarray
-    name: str
-
-
-@dataclass(frozen=True)
-class Written:
-    """Files written for one result: the whole sequence as one MIDI, one MIDI per melody."""
-
-    midi: str
-    zip: str
+    kind: str
+    role: str
+    stem: str
+    items: list[np.ndarray]
+    parts: list[str]
+    titles: list[str]
+    cols: int
 
 
 # --------------------------------------------------------------------------- actions
 class MusicActions:
     """What the Music tab's buttons do. Built once; read-only afterwards.
 
-    Melody inputs arrive as four widget values ``(source, example, upload, window)``: source
-    "example" takes the held-out example named ``example`` of the chosen model's length;
-    "upload" takes window number ``window`` (from 0) of the MIDI file ``upload``.
+    Inputs arrive as four widget values ``(source, example, upload, window)``: source
+    "example" takes the held-out example named ``example`` of the chosen model; "upload"
+    takes window number ``window`` (from 0) of the MIDI file ``upload``.
 
-    Each action returns the piano roll, the MIDI file, the zip of one MIDI per melody, a
-    Markdown note and the result (a plain dict for ``audio`` and ``render``).
+    Each action returns the cards (HTML, audio still to come), the MIDI file, the zip of one
+    MIDI per piece, a Markdown note and the result (a plain dict for ``audio``/``render``).
 
     A background thread started here imports the MIDI and audio libraries and runs every
     model once, so the first click does not pay for them.
@@ -182,217 +150,312 @@ class MusicActions:
     def __init__(self, models: RoleModels, out_dir: str | Path) -> None:
         self.models = models
         self.out_dir = Path(out_dir)
-        self.requests = RequestFolders(self.out_dir / "requests")
+        self.media_dir = self.out_dir / "requests"
+        self.requests = RequestFolders(self.media_dir)
+        self.kinds: dict[str, Kind] = {r: kind_of(models.get(r)) for r in models.loaded()}
         self.examples: dict[str, dict[str, np.ndarray]] = {}
         self.examples_missing: dict[str, str] = {}
-        for role in models.loaded():
+        for role, kind in self.kinds.items():
             try:
-                examples = load_examples(ROLES[role][0])
+                examples = kind.examples()
             except GenError as e:
                 self.examples_missing[role] = str(e)
                 continue
-            for _, tokens in examples:
-                tokens.flags.writeable = False  # shared by every request
+            for _, data in examples:
+                data.flags.writeable = False  # shared by every request
             self.examples[role] = dict(examples)
         threading.Thread(target=self._warm_up, name="music-tab-warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
         try:
-            tune = np.array([40] + [0] * 15 + [42] + [0] * 15)  # two one-bar notes
             with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                extract_file(to_midi(tune, Path(tmp) / "warm.mid"), 2)  # imports note_seq
-                render_audio(tune, Path(tmp) / "warm.wav", sample_rate=SAMPLE_RATE)
-            for model in self.models.models.values():
-                _sample(model, 1, 0.5, 0)
+                for role, kind in self.kinds.items():
+                    names = self.examples.get(role)
+                    if names:
+                        kind.write_wav(next(iter(names.values())), Path(tmp) / "warm.wav",
+                                       kind.default_bpm, kind.default_program)
+                    kind.sample(1, 0.5, 1.0, 0)
         except Exception as e:  # only a speed-up; the handlers report real problems
             print(f"warning: music tab warm-up failed: {e}", file=sys.stderr)
 
     # ----------------------------------------------------------------- inputs
+    def kind(self, role: str) -> Kind:
+        """The kind of music ``role``'s model makes; a GenError when it is not available."""
+        self.models.get(role)
+        return self.kinds[role]
+
     def example_names(self, role: str) -> list[str]:
-        """Names of the held-out examples for ``role``'s melody length (may be empty)."""
+        """Names of the held-out examples for ``role`` (may be empty)."""
         return list(self.examples.get(role, {}))
 
-    def melody(self, role: str, label: str, source: str, example: Any, upload: Any,
-               window: Any) -> Melody:
-        """Widget values of melody ``label`` ("A".."D") -> its tokens for ``role``'s model."""
-        bars = self.models.get(role).config.bars
+    def piece(self, role: str, label: str, source: str, example: Any, upload: Any,
+              window: Any) -> Piece:
+        """Widget values of input ``label`` ("A".."D") -> its piece for ``role``'s model."""
+        kind = self.kind(role)
         if source == "example":
             names = self.examples.get(role)
             if not names:
                 why = self.examples_missing.get(role, "no model")
-                raise GenError(f"Melody {label}: no examples for this model ({why}); "
+                raise GenError(f"{label}: no examples for this model ({why}); "
                                "upload a MIDI file instead.")
             if example not in names:
-                raise GenError(f"Melody {label}: {example!r} is not one of the {bars}-bar "
-                               "examples; pick one from the list.")
-            return Melody(names[example], str(example))
+                raise GenError(f"{label}: {example!r} is not one of the examples of the "
+                               f"{self.models.words[role]}; pick one from the list.")
+            return Piece(names[example], str(example))
         if source != "upload":
-            raise GenError(f"Melody {label}: the source is 'example' or 'upload', not {source!r}.")
+            raise GenError(f"{label}: the source is 'example' or 'upload', not {source!r}.")
         if not upload:
-            raise GenError(f"Melody {label}: upload a MIDI file first (or choose an example).")
+            raise GenError(f"{label}: upload a MIDI file first (or choose an example).")
         name = shown_name(upload)
-        wins, report = extract_upload(upload, bars)
-        if not len(wins):
-            raise GenError(f"Melody {label}: {name} has no {bars}-bar melody: {report.reason}.")
+        up = kind.upload(upload)
+        if not up.windows:
+            raise GenError(f"{label}: {name} has no usable {kind.noun}: {up.reason}.")
         try:
             index = int(window if window not in (None, "") else 0)
         except (TypeError, ValueError):
-            raise GenError(f"Melody {label}: pick a window of {name} from the list.") from None
-        if not 0 <= index < len(wins):
-            raise GenError(f"Melody {label}: {name} has {len(wins)} windows of {bars} bars; "
-                           f"pick one of 0-{len(wins) - 1}, not {index}.")
-        return Melody(np.array(wins[index]), f"{name} #{index + 1}")
+            raise GenError(f"{label}: pick a window of {name} from the list.") from None
+        n = len(up.windows)
+        if not 0 <= index < n:
+            raise GenError(f"{label}: {name} has {n} window{'s' if n > 1 else ''}; pick one "
+                           f"of 0-{n - 1}, not {index}.")
+        where = up.windows[index][0].split(" · ")[0]
+        return Piece(np.array(up.windows[index][1]), f"{name}, {where}")
 
-    def _melodies(self, role: str, values: Sequence[Any]) -> list[Melody]:
-        """Groups of four widget values -> melodies A, B, ... in order."""
-        return [self.melody(role, SLOTS[i].upper(), *values[4 * i: 4 * i + 4])
+    def _pieces(self, role: str, values: Sequence[Any]) -> list[Piece]:
+        """Groups of four widget values -> pieces A, B, ... in order."""
+        return [self.piece(role, SLOTS[i].upper(), *values[4 * i: 4 * i + 4])
                 for i in range(len(values) // 4)]
 
-    # ----------------------------------------------------------------- files
-    def _write(self, tokens: np.ndarray, stem: str, part_names: Sequence[str], bpm: float
-               ) -> Written:
-        """The whole result as ``<stem>.mid`` and one MIDI per melody in ``<stem>_midi.zip``."""
-        folder = self.requests.new()
-        midi = to_midi(tokens, folder / f"{stem}.mid", bpm=bpm, gap_bars=GAP_BARS)
-        archive = to_midi_zip(tokens, folder / f"{stem}_midi.zip", part_names, bpm=bpm)
-        return Written(str(midi), str(archive))
+    # ----------------------------------------------------------------- showing
+    def _cards(self, result: Result, wavs: Sequence[Path] | None = None,
+               bpm: float | None = None) -> str:
+        kind = self.kind(result.role)
+        cards = [
+            Card(title, kind.notes(item), len(item), kind.steps_per_beat, kind.steps_per_bar,
+                 wavs[i] if wavs else None,
+                 kind.seconds(item, bpm) if bpm else None)
+            for i, (title, item) in enumerate(zip(result.titles, result.items))
+        ]
+        return cards_html(cards, result.cols, "Click a roll to enlarge it.")
 
-    def _show(self, kind: str, mels: np.ndarray, parts: Sequence[str], titles: Sequence[str],
-              cols: int, note: str, bpm: float) -> Shown:
-        """Write the files of a result and draw it: (roll, MIDI, zip, note, result)."""
-        files = self._write(mels, kind, parts, bpm)
-        result = {"kind": kind, "tokens": mels.astype(int).tolist(), "parts": list(parts),
-                  "id": uuid.uuid4().hex}  # plain lists: Gradio hashes the state to see changes
-        return pianoroll_image(mels, list(titles), cols), files.midi, files.zip, note, result
+    def _files(self, result: Result, bpm: float, program: int) -> tuple[str, str]:
+        """The whole result as ``<stem>.mid`` and one MIDI per piece in ``<stem>_midi.zip``."""
+        kind = self.kind(result.role)
+        folder = self.requests.new()
+        midi = kind.write_midi(result.items, folder / f"{result.stem}.mid", bpm, program)
+        archive = kind.write_zip(result.items, result.parts, folder / f"{result.stem}_midi.zip",
+                                 bpm, program)
+        return str(midi), str(archive)
+
+    def _state(self, result: Result) -> dict[str, Any]:
+        kind = self.kind(result.role)
+        return {"kind": result.kind, "role": result.role, "stem": result.stem,
+                "items": [kind.encode(x) for x in result.items], "parts": result.parts,
+                "titles": result.titles, "cols": result.cols,
+                "id": uuid.uuid4().hex}  # plain values: Gradio hashes the state to see changes
+
+    def _result(self, state: dict[str, Any]) -> Result:
+        role = state["role"]
+        kind = self.kind(role)
+        if kind.kind != state.get("kind"):
+            raise GenError("The model changed since this result; run the action again.")
+        return Result(state["kind"], role, state["stem"],
+                      [kind.decode(x) for x in state["items"]], list(state["parts"]),
+                      list(state["titles"]), int(state["cols"]))
+
+    def _show(self, result: Result, note: str, bpm: float, program: int) -> Shown:
+        midi, archive = self._files(result, bpm, program)
+        return self._cards(result), midi, archive, note, self._state(result)
+
+    def _timing(self, result: Result, bpm: float, program: int) -> str:
+        kind = self.kind(result.role)
+        n = len(result.items)
+        secs = sum(kind.seconds(x, bpm) for x in result.items) + (n - 1) * GAP_BARS * 240 / bpm
+        bars = [kind.bars(x) for x in result.items]
+        each = f"{bars[0]:g} bars" if len(set(bars)) == 1 else "up to " f"{max(bars):g} bars"
+        return (f"Audio and MIDI: {_plural(n, kind.noun)} of {each} with {GAP_BARS} bar of "
+                f"rest between, {secs:.0f} s at {bpm:g} bpm, played by "
+                f"{instrument_name(program)} (General MIDI {program}).")
+
+    def _cols(self, kind: Kind, n: int, grid: int = 0) -> int:
+        if grid:
+            return grid
+        if isinstance(kind, MelodyKind) and kind.n_bars <= 4:
+            return min(n, 4)
+        return 1 if isinstance(kind, MelodyKind) else min(n, 2)
 
     # ----------------------------------------------------------------- actions
     def reconstruct(self, role: str, *values: Any) -> Shown:
-        """Melody A and the model's reconstruction of it (greedy decoding of the code).
+        """Input A and the model's reconstruction of it (greedy decoding of the code).
 
-        ``values``: melody A's four widget values, then the bpm.
+        ``values``: A's four widget values, then the bpm and the instrument.
         """
-        model = self.models.get(role)
-        *melody_values, bpm = values
-        bpm = _bpm(bpm)
-        (a,) = self._melodies(role, melody_values)
-        rec = _reconstruct(model, a.tokens[None])[0]
-        both = np.stack([a.tokens, rec])
-        same = int((rec == a.tokens).sum())
-        note = (f"**Reconstruction** of A ({md(a.name)}): {same} of {len(rec)} steps "
-                f"({same / len(rec):.0%}) come back the same. "
-                + _timing(2, model.config.bars, bpm))
-        return self._show("reconstruction", both, ["melody_a", "reconstruction"],
-                          [f"A: {a.name}", "reconstruction"],
-                          2 if model.config.bars <= 4 else 1, note, bpm)
+        kind = self.kind(role)
+        *piece_values, bpm, program = values
+        bpm, program = _bpm(bpm), _program(program)
+        (a,) = self._pieces(role, piece_values)
+        rec = kind.reconstruct([a.data])[0]
+        result = Result(kind.kind, role, "reconstruction", [a.data, rec],
+                        [f"{kind.noun}_a", "reconstruction"], [f"A: {a.name}", "reconstruction"],
+                        self._cols(kind, 2))
+        if isinstance(kind, MelodyKind):
+            same = int((rec == a.data).sum())
+            how = f"{same} of {len(rec)} steps ({same / len(rec):.0%}) come back the same."
+        else:
+            t = min(len(rec), len(a.data))
+            x, y = a.data[:t].astype(bool), rec[:t].astype(bool)
+            hits = int((x & y).sum())
+            union = int((x | y).sum())
+            how = (f"frame accuracy (Bay et al.: shared notes / all notes) "
+                   f"{hits / union if union else 1.0:.0%}.")
+        note = f"**Reconstruction** of A ({md(a.name)}): {how} " + self._timing(result, bpm,
+                                                                                 program)
+        return self._show(result, note, bpm, program)
 
-    def sample(self, role: str, count: Any, temperature: Any, seed: Any, bpm: Any) -> Shown:
-        """``count`` melodies from the prior; ``temperature`` scales the decoder's randomness."""
-        model = self.models.get(role)
+    def sample(self, role: str, count: Any, variation: Any, temperature: Any, seed: Any,
+               bpm: Any, program: Any) -> Shown:
+        """``count`` pieces from the prior: codes drawn at scale ``variation``, decoded with
+        randomness ``temperature``, both seeded by ``seed``."""
+        kind = self.kind(role)
         count = in_range(count, "count", 1, MAX_COUNT, whole=True)
+        scale = in_range(variation, "variation (prior scale)", *PRIOR_SCALE)
         t = in_range(temperature, "temperature", *TEMPERATURE)
         seed = in_range(seed, "seed", 0, SEED_MAX, whole=True)
-        bpm = _bpm(bpm)
-        mels = _sample(model, count, t, seed)
-        note = (f"**{count} sample{'s' if count > 1 else ''}** from the prior at temperature "
-                f"{t:g}, seed {seed}. " + _timing(count, model.config.bars, bpm))
-        return self._show("samples", mels, [f"sample_{i + 1:02d}" for i in range(count)],
-                          [f"sample {i + 1}" for i in range(count)],
-                          min(count, 4) if model.config.bars <= 4 else 1, note, bpm)
+        bpm, program = _bpm(bpm), _program(program)
+        items = kind.sample(count, t, scale, seed)
+        result = Result(kind.kind, role, "samples", items,
+                        [f"sample_{i + 1:02d}" for i in range(count)],
+                        [f"sample {i + 1}" for i in range(count)], self._cols(kind, count))
+        note = (f"**{count} sample{'s' if count > 1 else ''}** from the prior: variation "
+                f"(prior scale) {scale:g}, temperature {t:g}, seed {seed}. "
+                + self._timing(result, bpm, program))
+        return self._show(result, note, bpm, program)
 
     def interpolate(self, role: str, *values: Any) -> Shown:
         """The decoded latent path from A to B (slerp), endpoints included, step by step.
 
-        ``values``: melody A's and B's four widget values each, then the steps and the bpm.
+        ``values``: A's and B's four widget values each, then steps, bpm and instrument.
         """
-        model = self.models.get(role)
-        *melody_values, steps, bpm = values
+        kind = self.kind(role)
+        *piece_values, steps, bpm, program = values
         steps = in_range(steps, "number of steps", 2, MAX_STEPS, whole=True)
-        bpm = _bpm(bpm)
-        a, b = self._melodies(role, melody_values)
-        mels = _interpolate(model, a.tokens, b.tokens, steps)
+        bpm, program = _bpm(bpm), _program(program)
+        a, b = self._pieces(role, piece_values)
+        items = kind.interpolate(a.data, b.data, steps)
         titles = [f"step {i + 1}" for i in range(steps)]
         titles[0] += f" = A: {a.name} (reconstructed)"
         titles[-1] += f" = B: {b.name} (reconstructed)"
+        result = Result(kind.kind, role, "interpolation", items,
+                        [f"step_{i + 1:02d}" for i in range(steps)], titles,
+                        self._cols(kind, steps))
         note = (f"**Interpolation** from A ({md(a.name)}) to B ({md(b.name)}) in {steps} "
                 "steps along a great circle of the latent space (slerp); the first and last "
                 "steps are the model's reconstructions of A and B. "
-                + _timing(steps, model.config.bars, bpm))
-        return self._show("interpolation", mels, [f"step_{i + 1:02d}" for i in range(steps)],
-                          titles, min(steps, 4) if model.config.bars <= 4 else 1, note, bpm)
+                + self._timing(result, bpm, program))
+        return self._show(result, note, bpm, program)
 
     def grid(self, role: str, *values: Any) -> Shown:
         """A size x size grid of decoded codes between A, B (top) and C, D (bottom).
 
-        ``values``: the four widget values of melodies A, B, C and D, then size and bpm.
+        ``values``: the four widget values of A, B, C and D, then size, bpm and instrument.
         """
-        model = self.models.get(role)
-        *melody_values, size, bpm = values
+        kind = self.kind(role)
+        *piece_values, size, bpm, program = values
         size = in_range(size, "grid size", *GRID_SIZES, whole=True)
-        bpm = _bpm(bpm)
-        corners = self._melodies(role, melody_values)
-        mels = _grid(model, np.stack([m.tokens for m in corners]), size)
+        bpm, program = _bpm(bpm), _program(program)
+        corners = self._pieces(role, piece_values)
+        items = kind.grid([c.data for c in corners], size)
         cells = [(r, c) for r in range(size) for c in range(size)]
         titles = [f"row {r + 1}, col {c + 1}" for r, c in cells]
         for (r, c), m in zip([(0, 0), (0, size - 1), (size - 1, 0), (size - 1, size - 1)],
                              corners):
             titles[r * size + c] = f"{titles[r * size + c]}: {m.name}"
+        result = Result(kind.kind, role, "grid", items,
+                        [f"row{r + 1}_col{c + 1}" for r, c in cells], titles, size)
         note = (f"**{size}x{size} grid** between A (top left), B (top right), C (bottom left) "
                 "and D (bottom right), corners reconstructed; the MIDI plays it row by row. "
-                + _timing(size * size, model.config.bars, bpm))
-        return self._show("grid", mels, [f"row{r + 1}_col{c + 1}" for r, c in cells], titles,
-                          size, note, bpm)
+                + self._timing(result, bpm, program))
+        return self._show(result, note, bpm, program)
 
     # ----------------------------------------------------------------- rendering
-    def audio(self, result: dict[str, Any] | None, bpm: Any) -> tuple[str | None, str | None]:
-        """The last result as a WAV file, and a notice when it is plain sine waves (no
-        fluidsynth); ``(None, None)`` without a result."""
-        if not result:
-            return None, None
-        tokens = np.asarray(result["tokens"], dtype=np.int64)
+    def _wavs(self, kind: Kind, items: Sequence[np.ndarray], bpm: float, program: int
+              ) -> tuple[list[Path], Path, bool]:
+        """One WAV per piece and one of all of them; whether they are plain sine waves."""
         folder = self.requests.new()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SineFallbackWarning)
-            wav = render_audio(tokens, folder / "audio.wav", bpm=_bpm(bpm), gap_bars=GAP_BARS,
-                               sample_rate=SAMPLE_RATE)
+            wavs = [kind.write_wav(x, folder / f"{i + 1:02d}.wav", bpm, program)
+                    for i, x in enumerate(items)]
         sine = any(issubclass(w.category, SineFallbackWarning) for w in caught)
-        return str(wav), SINE_NOTICE if sine else None
+        whole = join_wavs(wavs, GAP_BARS * 240.0 / bpm, folder / "audio.wav")
+        return wavs, whole, sine
 
-    def render(self, result: dict[str, Any] | None, bpm: Any
-               ) -> tuple[str, str, str | None, str | None] | None:
-        """The last result's MIDI, zip and audio again at tempo ``bpm``, and the audio's
-        notice; None without a result."""
-        if not result:
+    def audio(self, state: dict[str, Any] | None, bpm: Any, program: Any
+              ) -> tuple[str, str | None, str | None]:
+        """The last result's cards with one play control per piece, all of it as one WAV,
+        and a notice when the audio is plain sine waves (no fluidsynth); ``("", None,
+        None)`` without a result."""
+        if not state:
+            return "", None, None
+        result = self._result(state)
+        bpm, program = _bpm(bpm), _program(program)
+        wavs, whole, sine = self._wavs(self.kind(result.role), result.items, bpm, program)
+        return self._cards(result, wavs, bpm), str(whole), SINE_NOTICE if sine else None
+
+    def render(self, state: dict[str, Any] | None, bpm: Any, program: Any
+               ) -> tuple[str, str, str, str | None, str | None] | None:
+        """The last result's MIDI, zip, cards and audio again at tempo ``bpm`` with
+        instrument ``program``, and the audio's notice; None without a result."""
+        if not state:
             return None
-        tokens = np.asarray(result["tokens"], dtype=np.int64)
-        files = self._write(tokens, result["kind"], result["parts"], _bpm(bpm))
-        return (files.midi, files.zip, *self.audio(result, bpm))
+        result = self._result(state)
+        midi, archive = self._files(result, _bpm(bpm), _program(program))
+        return (midi, archive, *self.audio(state, bpm, program))
+
+    def preview(self, role: str, slot: str, source: str, example: Any, upload: Any,
+                window: Any, bpm: Any, program: Any) -> str:
+        """One input as a card with its own play control, before it is used; '' while it
+        is not chosen yet (no file uploaded)."""
+        if source == "upload" and not upload:
+            return ""
+        kind = self.kind(role)
+        piece = self.piece(role, slot.upper(), source, example, upload, window)
+        bpm, program = _bpm(bpm), _program(program)
+        folder = self.requests.new()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SineFallbackWarning)
+            wav = kind.write_wav(piece.data, folder / f"input_{slot}.wav", bpm, program)
+        card = Card(f"{slot.upper()}: {piece.name}", kind.notes(piece.data), len(piece.data),
+                    kind.steps_per_beat, kind.steps_per_bar, wav,
+                    kind.seconds(piece.data, bpm))
+        return cards_html([card])
 
     # ----------------------------------------------------------------- widgets' contents
     def choose_model(self, role: str, *chosen: Any) -> tuple[list[str], list[str | None]]:
-        """The example names for ``role``'s melody length and the one each of A-D shows.
+        """The example names for ``role`` and the one each of A-D shows.
 
         ``chosen``: the examples picked for A-D so far; each stays picked when the new model
         has an example of that name, else A-D take examples 1-4.
         """
-        self.models.get(role)
+        self.kind(role)
         names = self.example_names(role)
         chosen = (chosen + (None,) * len(SLOTS))[: len(SLOTS)]
         values = [c if c in names else names[i % len(names)] if names else None
                   for i, c in enumerate(chosen)]
         return names, values
 
+    def defaults(self, role: str) -> dict[str, Any]:
+        """What the controls show for ``role``'s model: tempo, instrument, words."""
+        kind = self.kind(role)
+        return {"bpm": kind.default_bpm, "program": kind.default_program,
+                "example_label": kind.example_label, "temperature_info": kind.temperature_info,
+                "noun": kind.noun, "roll": isinstance(kind, RollKind)}
+
     def windows(self, role: str, upload: Any) -> tuple[list[tuple[str, int]], str]:
         """An uploaded file -> (label, index) of each of its windows and what was found, or
         why nothing was (Markdown; empty without a file)."""
         if not upload:
             return [], ""
-        bars = self.models.get(role).config.bars
-        name = shown_name(upload)
-        wins, report = extract_upload(upload, bars)
-        if not len(wins):
-            return [], f"**{name}**: no {bars}-bar melody: {md(str(report.reason))}."
-        choices = [(window_label(i, w), i) for i, w in enumerate(wins)]
-        found = (f"**{name}**: {len(wins)} window{'s' if len(wins) > 1 else ''} of {bars} bars "
-                 f"from {report.melodies} melod{'y' if report.melodies == 1 else 'ies'}.")
-        return choices, found
+        up = self.kind(role).upload(upload)
+        return [(label, i) for i, (label, _) in enumerate(up.windows)], up.found

@@ -1,9 +1,11 @@
 """The Music tab's widgets: built section by section, then wired to ``MusicActions`` last.
 
 ``music_tab(models, out_dir)`` builds the tab in the current Blocks context. The result of
-the last action (its melodies) lives in a per-session ``gr.State``: the audio is rendered
-from it right after the picture and the MIDI are shown, and releasing the tempo slider
-rewrites the audio and MIDI from it.
+the last action (its pieces) lives in a per-session ``gr.State``: the audio (one play control
+per piece, and all of them as one file) is rendered from it right after the cards and the MIDI
+are shown; releasing the tempo slider or choosing another instrument rewrites audio and MIDI
+from it. A failed action clears the results (they no longer match the inputs); a successful
+one scrolls them into view.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import gradio as gr
 from apps.common import (
     MAX_UPLOAD_MB,
     RoleModels,
+    clear_js,
     md,
+    reveal_js,
     source_tabs,
     unavailable_text,
     user_errors,
@@ -26,38 +30,56 @@ from apps.music.actions import (
     GRID_SIZES,
     MAX_COUNT,
     MAX_STEPS,
+    PRIOR_SCALE,
     SEED_MAX,
     SLOTS,
     TEMPERATURE,
+    VARIATION_INFO,
     MusicActions,
+    instrument_name,
 )
+from apps.music.view import VIEW_JS
+from gen.core.errors import GenError
 from gen.music.io import MIDI_SUFFIXES
 
 CORNERS = ("top left", "top right", "bottom left", "bottom right")
 SOURCES = [("Example", "example"), ("Upload MIDI", "upload")]
+SHORT = {"2-bar": "2-bar melodies", "16-bar": "16-bar melodies",
+         "chorales": "Bach chorales (chords)", "folk-chords": "folk tunes with chords"}
 INTRO = """\
-Melody VAEs in the style of MusicVAE (Roberts et al. 2018) over 2-bar or 16-bar monophonic
-melodies, 16 steps per bar. Choose melodies A-D from held-out folk tunes (never seen in
-training) or from your own MIDI file, then reconstruct, sample, interpolate or fill a grid.
+Recurrent VAEs in the style of MusicVAE (Roberts et al. 2018): **melody** models over 2 or
+16 bars of one voice, and **piano-roll** models that play chords (Bach chorales; folk tunes
+with their accompaniment), with a NADE over the 88 keys of each frame. Choose inputs A-D
+from held-out pieces (never seen in training) or your own MIDI file, listen to them, then
+reconstruct, sample, interpolate or fill a grid. Every piece in a result has its own play
+control.
 """
 
 
+def _cards(elem_id: str) -> gr.HTML:
+    return gr.HTML("", elem_id=elem_id, js_on_load=VIEW_JS, min_height=0)
+
+
 # --------------------------------------------------------------------------- widgets
-def melody_input(slot: str, act: MusicActions, role: str | None) -> tuple[list, gr.Markdown]:
-    """A melody chooser: Example / Upload MIDI sub-tabs over a hidden source value.
+def piece_input(slot: str, act: MusicActions, role: str | None) -> tuple[list, gr.Markdown,
+                                                                         gr.HTML]:
+    """An input chooser: Example / Upload MIDI sub-tabs over a hidden source value, and a
+    preview card (piano roll and play control) of the chosen piece.
 
     Returns the four input components ``[source, example, upload, window]`` that
-    ``MusicActions.melody`` takes, and the Markdown that says what an upload yielded.
+    ``MusicActions.piece`` takes, the Markdown that says what an upload yielded, and the
+    preview.
     """
     names = act.example_names(role) if role else []
     source = "example" if names else "upload"
     index = SLOTS.index(slot)
+    label = act.defaults(role)["example_label"] if role else "example"
     with source_tabs(SOURCES, source, f"music-{slot}", "source") as (src, tab):
         with tab("example"):
             example = gr.Dropdown(
                 names,
                 value=names[index % len(names)] if names else None,
-                label="held-out folk tune",
+                label=label,
                 allow_custom_value=True,  # choices change with the model; checked by the handler
                 elem_id=f"music-{slot}-example",
             )
@@ -70,43 +92,58 @@ def melody_input(slot: str, act: MusicActions, role: str | None) -> tuple[list, 
             window = gr.Dropdown(
                 [],
                 value=None,
-                label="melody window",
+                label="window (track and bars)",
                 allow_custom_value=True,  # an API caller may pass a window without listing
                 elem_id=f"music-{slot}-window",
             )
             found = gr.Markdown(elem_id=f"music-{slot}-found")
-    return [src, example, upload, window], found
+    preview = _cards(f"music-{slot}-preview")
+    return [src, example, upload, window], found, preview
 
 
 # --------------------------------------------------------------------------- sections
-def _melodies(models: RoleModels, act: MusicActions, roles: list[str]) -> dict[str, Any]:
-    with gr.Row():
-        model = gr.Dropdown([(f"{r} ({models.sources[r]})", r) for r in roles], value=roles[0],
-                            label="model", elem_id="music-model", scale=2)
-        bpm = gr.Slider(BPM[0], BPM[1], value=BPM[2], step=1, label="tempo (bpm)",
-                        elem_id="music-bpm", scale=3)
-    slots, found = [], []
+def _inputs(models: RoleModels, act: MusicActions, roles: list[str]) -> dict[str, Any]:
+    first = act.defaults(roles[0])
+    with gr.Row(equal_height=False):
+        model = gr.Dropdown([(SHORT.get(r, r), r) for r in roles], value=roles[0],
+                            label="model", elem_id="music-model", min_width=200,
+                            info=", ".join(f"{SHORT.get(r, r)}: {models.sources[r]}"
+                                           for r in roles))
+        bpm = gr.Slider(BPM[0], BPM[1], value=first["bpm"], step=1, label="tempo (bpm)",
+                        elem_id="music-bpm", min_width=200)
+        instrument = gr.Dropdown([(f"{instrument_name(p)} ({p})", p) for p in range(128)],
+                                 value=first["program"], label="instrument (General MIDI)",
+                                 elem_id="music-instrument", min_width=200,
+                                 info="for the audio and the MIDI files")
+    slots, found, previews = [], [], []
     with gr.Row(equal_height=False):
         for slot, corner in zip(SLOTS, CORNERS):
-            with gr.Column(min_width=240):
-                gr.Markdown(f"**Melody {slot.upper()}** (grid: {corner})")
-                inputs, what = melody_input(slot, act, roles[0])
+            with gr.Column(min_width=260):
+                gr.Markdown(f"**Input {slot.upper()}** (grid: {corner})")
+                inputs, what, preview = piece_input(slot, act, roles[0])
                 slots.append(inputs)
                 found.append(what)
-    return {"model": model, "bpm": bpm, "slots": slots, "found": found}
+                previews.append(preview)
+    return {"model": model, "bpm": bpm, "instrument": instrument, "slots": slots,
+            "found": found, "previews": previews}
 
 
-def _actions() -> dict[str, Any]:
-    with gr.Tabs(elem_id="music-actions"):
+def _actions(first: dict[str, Any]) -> dict[str, Any]:
+    with gr.Tabs(elem_id="music-actions", overflow_behavior="wrap"):
         with gr.Tab("Reconstruct", id="reconstruct"):
             rec = gr.Button("Reconstruct A", variant="primary", elem_id="music-reconstruct")
         with gr.Tab("Sample", id="sample"):
             with gr.Row():
                 count = gr.Slider(1, MAX_COUNT, value=4, step=1, label="count",
                                   elem_id="music-count")
+                variation = gr.Slider(*PRIOR_SCALE, value=1.0, step=0.05,
+                                      label="variation (prior scale)", info=VARIATION_INFO,
+                                      elem_id="music-variation")
                 temperature = gr.Slider(*TEMPERATURE, value=0.5, step=0.05, label="temperature",
+                                        info=first["temperature_info"],
                                         elem_id="music-temperature")
                 seed = gr.Number(0, precision=0, minimum=0, maximum=SEED_MAX, label="seed",
+                                 info="the same seed gives the same pieces",
                                  elem_id="music-seed")
             sample = gr.Button("Sample", variant="primary", elem_id="music-sample")
         with gr.Tab("Interpolate", id="interpolate"):
@@ -118,29 +155,30 @@ def _actions() -> dict[str, Any]:
             size = gr.Slider(*GRID_SIZES, value=3, step=1, label="grid size (rows = columns)",
                              elem_id="music-grid-size")
             grid = gr.Button("Grid between A, B, C, D", variant="primary", elem_id="music-grid")
-    return {"rec": rec, "sample": sample, "sample_inputs": [count, temperature, seed],
+    return {"rec": rec, "sample": sample,
+            "sample_inputs": [count, variation, temperature, seed], "temperature": temperature,
             "interp": interp, "steps": steps, "grid": grid, "size": size}
 
 
 def _results() -> dict[str, Any]:
-    note = gr.Markdown(elem_id="music-note")
-    roll = gr.Image(label="piano roll", show_label=False, elem_id="music-roll", type="numpy",
-                    format="png", interactive=False, buttons=["download"])
-    audio = gr.Audio(
-        label="listen",
-        elem_id="music-audio",
-        type="filepath",
-        interactive=False,
-        buttons=["download"],
-        # the browser's own player: a waveform of minutes of audio is slow to draw
-        waveform_options=gr.WaveformOptions(show_recording_waveform=False),
-    )
-    with gr.Row():
-        midi = gr.File(label="MIDI: everything, one melody after another",
-                       elem_id="music-midi", interactive=False)
-        parts = gr.File(label="MIDI: one file per melody (zip)", elem_id="music-zip",
-                        interactive=False)
-    return {"note": note, "roll": roll, "audio": audio, "midi": midi, "parts": parts}
+    with gr.Column(elem_id="music-results"):
+        note = gr.Markdown(elem_id="music-note")
+        view = _cards("music-view")
+        audio = gr.Audio(
+            label="everything, one piece after another",
+            elem_id="music-audio",
+            type="filepath",
+            interactive=False,
+            buttons=["download"],
+            # the browser's own player: a waveform of minutes of audio is slow to draw
+            waveform_options=gr.WaveformOptions(show_recording_waveform=False),
+        )
+        with gr.Row():
+            midi = gr.File(label="MIDI: everything, one piece after another",
+                           elem_id="music-midi", interactive=False)
+            parts = gr.File(label="MIDI: one file per piece (zip)", elem_id="music-zip",
+                            interactive=False)
+    return {"note": note, "view": view, "audio": audio, "midi": midi, "parts": parts}
 
 
 # --------------------------------------------------------------------------- the tab
@@ -157,14 +195,15 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
         gr.Markdown(unavailable_text(models, [r for r in models.words if r in models.missing]))
     if not roles:
         return act
-    mel = _melodies(models, act, roles)
-    acts = _actions()
+    mel = _inputs(models, act, roles)
+    acts = _actions(act.defaults(roles[0]))
     out = _results()
     result = gr.State(None)
 
     # ------------------------------------------------------------------ events
     ui = user_errors
-    model, bpm, slots = mel["model"], mel["bpm"], mel["slots"]
+    model, bpm, instrument, slots = mel["model"], mel["bpm"], mel["instrument"], mel["slots"]
+    previews = mel["previews"]
 
     def windows(role: str, upload: Any) -> tuple[gr.Dropdown, str]:
         """An uploaded file -> the dropdown of its windows and what was found, or why not."""
@@ -175,44 +214,83 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
         gr.on([model.change, inputs[2].change], ui(windows), [model, inputs[2]],
               [inputs[3], found], api_name=f"music_windows_{slot}", show_progress="minimal")
 
-    def choose_model(role: str, *chosen: Any) -> tuple[gr.Dropdown, ...]:
-        """The four example dropdowns for ``role``'s melody length."""
+    def preview_all(role: str, *values: Any) -> tuple[str, ...]:
+        """The preview cards of A-D; an input that cannot be shown shows why, in words."""
+        *pieces, tempo, program = values
+        shown = []
+        for i, slot in enumerate(SLOTS):
+            try:
+                shown.append(act.preview(role, slot, *pieces[4 * i: 4 * i + 4], tempo, program))
+            except GenError as e:  # a file gone, a window out of range: say it in words
+                shown.append(f'<p class="gen-wait">{md(str(e))}</p>')
+        return tuple(shown)
+
+    every_slot = [v for s in slots for v in s]
+
+    def choose_model(role: str, *chosen: Any) -> tuple[Any, ...]:
+        """The example dropdowns, tempo, instrument and temperature help for ``role``."""
         names, values = act.choose_model(role, *chosen)
-        return tuple(gr.Dropdown(choices=names, value=v) for v in values)
+        d = act.defaults(role)
+        return (*(gr.Dropdown(choices=names, value=v, label=d["example_label"])
+                  for v in values),
+                d["bpm"], d["program"], gr.Slider(info=d["temperature_info"]))
 
     examples = [s[1] for s in slots]
-    model.change(ui(choose_model), [model, *examples], examples, api_name="music_examples")
+    model.change(ui(choose_model), [model, *examples],
+                 [*examples, bpm, instrument, acts["temperature"]],
+                 api_name="music_examples").then(
+        ui(preview_all), [model, *every_slot, bpm, instrument], previews,
+        api_name="music_previews", show_progress="hidden")
+    gr.on([instrument.input, bpm.release], ui(preview_all),
+          [model, *every_slot, bpm, instrument], previews, api_name="music_previews_again",
+          api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    gr.on(None, ui(preview_all), [model, *every_slot, bpm, instrument], previews,
+          api_name="music_previews_on_load", api_visibility="private",
+          show_progress="hidden")
+    for slot, inputs, preview in zip(SLOTS, slots, previews):
+        gr.on([inputs[0].change, inputs[1].input, inputs[3].change], ui(act.preview),
+              [model, gr.State(slot), *inputs, bpm, instrument], preview,
+              api_name=f"music_preview_{slot}", show_progress="minimal",
+              trigger_mode="always_last")
 
-    shown = [out["roll"], out["midi"], out["parts"], out["note"], result]
+    shown = [out["view"], out["midi"], out["parts"], out["note"], result]
+    cleared = [out["view"], out["midi"], out["parts"], out["note"], result, out["audio"]]
     a, b, c, d = slots
-    acts["rec"].click(ui(act.reconstruct), [model, *a, bpm], shown, api_name="music_reconstruct")
-    acts["sample"].click(ui(act.sample), [model, *acts["sample_inputs"], bpm], shown,
-                         api_name="music_sample")
-    acts["interp"].click(ui(act.interpolate), [model, *a, *b, acts["steps"], bpm], shown,
-                         api_name="music_interpolate")
-    acts["grid"].click(ui(act.grid), [model, *a, *b, *c, *d, acts["size"], bpm], shown,
-                       api_name="music_grid")
+    tail = [bpm, instrument]
+    for button, fn, inputs, name in [
+        (acts["rec"], act.reconstruct, [model, *a, *tail], "music_reconstruct"),
+        (acts["sample"], act.sample, [model, *acts["sample_inputs"], *tail], "music_sample"),
+        (acts["interp"], act.interpolate, [model, *a, *b, acts["steps"], *tail],
+         "music_interpolate"),
+        (acts["grid"], act.grid, [model, *a, *b, *c, *d, acts["size"], *tail], "music_grid"),
+    ]:
+        done = button.click(ui(fn), inputs, shown, api_name=name)
+        done.success(None, None, None, js=reveal_js("music-results", "start"))
+        done.failure(None, None, cleared, js=clear_js(len(cleared)))
 
-    def audio(last: dict | None, tempo: Any) -> str | None:
-        """The last result as a WAV file; a warning when it is plain sine waves."""
-        wav, notice = act.audio(last, tempo)
+    def audio(last: dict | None, tempo: Any, program: Any) -> tuple[str, str | None]:
+        """The last result's cards with their audio, and all of it as one WAV; a warning when
+        it is plain sine waves."""
+        cards, wav, notice = act.audio(last, tempo, program)
         if notice:
             gr.Warning(notice)
-        return wav
+        return cards, wav
 
-    def render(last: dict | None, tempo: Any) -> tuple[Any, ...]:
-        """The last result's MIDI files and audio again, at the new tempo."""
-        again = act.render(last, tempo)
+    def render(last: dict | None, tempo: Any, program: Any) -> tuple[Any, ...]:
+        """The last result's MIDI files, cards and audio again, at the new tempo or with the
+        new instrument."""
+        again = act.render(last, tempo, program)
         if again is None:
-            return gr.skip(), gr.skip(), gr.skip()
-        midi, parts, wav, notice = again
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        midi, parts, cards, wav, notice = again
         if notice:
             gr.Warning(notice)
-        return midi, parts, wav
+        return midi, parts, cards, wav
 
-    # The audio follows every new result; the tempo slider rewrites MIDI and audio.
-    result.change(ui(audio), [result, bpm], out["audio"], api_name="music_audio",
-                  show_progress="minimal")
-    bpm.release(ui(render), [result, bpm], [out["midi"], out["parts"], out["audio"]],
-                api_name="music_render")
+    # The audio follows every new result; tempo and instrument rewrite MIDI and audio.
+    result.change(ui(audio), [result, bpm, instrument], [out["view"], out["audio"]],
+                  api_name="music_audio", show_progress="minimal")
+    gr.on([bpm.release, instrument.input], ui(render), [result, bpm, instrument],
+          [out["midi"], out["parts"], out["view"], out["audio"]], api_name="music_render",
+          trigger_mode="always_last")
     return act
