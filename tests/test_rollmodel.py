@@ -188,3 +188,19 @@ def test_evaluation_report_has_every_part(model, chorales):
                         "interpolation", "samples"}
     assert 0 <= res["reconstruction"]["frame_accuracy"] <= 1
     assert set(res["samples"]["statistics"]) >= {"polyphony", "pitch_range", "mean_note_length"}
+
+
+def test_pitch_offset_moves_midi_in_up_and_everything_out_down(tmp_path):
+    from gen.music.rollio import roll_image
+
+    torch.manual_seed(0)
+    cfg = registry.get_recipe("debug-roll").model
+    import dataclasses
+
+    m = PianoRollVAE(dataclasses.replace(cfg, pitch_offset=12)).eval()
+    roll, _ = m.roll(_midi(tmp_path / "c4.mid", [(60, 0.0, 0.5)]), transpose_to_c=False)
+    assert np.nonzero(roll[0])[0].tolist() == [60 + 12 - 21]  # the model's register
+    again, _ = midi_to_roll(m.to_midi(roll, tmp_path / "out.mid"), 1)
+    assert np.nonzero(again[0])[0].tolist() == [60 - 21]  # written pitch again
+    plain = PianoRollVAE(cfg).eval()
+    assert not np.array_equal(roll_image(m, [roll]), roll_image(plain, [roll]))

@@ -169,14 +169,15 @@ def roll_notes(roll: Any, lowest_pitch: int = 21) -> list[tuple[int, int, int]]:
 
 
 def roll_image(rolls: Any, frames_per_quarter: int, titles: Sequence[str] | None = None,
-               cols: int = 1) -> np.ndarray:
+               cols: int = 1, lowest_pitch: int = 21) -> np.ndarray:
     """Polyphonic rolls (a list of (T_i, 88), or (N, T, 88)) -> an RGB picture like
     ``pianoroll_image``: chords are stacked notes, bar lines every 4 quarter notes."""
     items = list(rolls) if isinstance(rolls, (list, tuple)) else (
         list(np.asarray(rolls)) if np.asarray(rolls).ndim == 3 else [np.asarray(rolls)])
     if not items:
         raise GenError("no piano rolls to draw")
-    return notes_image([roll_notes(r) for r in items], [len(r) for r in items], titles, cols,
+    return notes_image([roll_notes(r, lowest_pitch) for r in items], [len(r) for r in items],
+                       titles, cols,
                        4 * frames_per_quarter, frames_per_quarter)
 
 

@@ -106,7 +106,8 @@ def roll_to_wav(model: PianoRollVAE, rolls: Any, path: str | Path, bpm: float | 
     from gen.music.pianoroll import roll_to_pretty_midi
     from gen.music.render import SAMPLE_RATE, synthesize, write_wav
 
-    items = [transpose_roll(r, transpose) if transpose else r for r in roll_list(rolls)]
+    shift = int(transpose) - model.config.pitch_offset  # the written register
+    items = [transpose_roll(r, shift) if shift else r for r in roll_list(rolls)]
     fpq = int(model.config.frames_per_quarter)
     gap = np.zeros((4 * fpq, 88), dtype=np.uint8)
     joined = np.concatenate([x for i, r in enumerate(items) for x in ((gap, r) if i else (r,))])
@@ -118,10 +119,12 @@ def roll_to_wav(model: PianoRollVAE, rolls: Any, path: str | Path, bpm: float | 
 
 def roll_image(model: PianoRollVAE, rolls: Any, titles: list[str] | None = None,
                cols: int = 1) -> np.ndarray:
-    """Rolls -> an RGB picture (H, W, 3) uint8, one panel per roll."""
+    """Rolls -> an RGB picture (H, W, 3) uint8, one panel per roll, pitches labelled in the
+    written register (``pitch_offset`` undone)."""
     from gen.music.render import roll_image as draw
 
-    return draw(roll_list(rolls), int(model.config.frames_per_quarter), titles, cols)
+    return draw(roll_list(rolls), int(model.config.frames_per_quarter), titles, cols,
+                lowest_pitch=21 - model.config.pitch_offset)
 
 
 def write(model: PianoRollVAE, outputs: Any, out_dir: str | Path, stem: str,

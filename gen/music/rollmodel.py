@@ -53,6 +53,10 @@ class RollConfig:
     sample_frames: int = 64  # default length of samples and of decoded codes
     bpm: float = 80.0  # playback tempo of the model's music (quarter notes per minute)
     program: int = 0  # General MIDI program (0-based) for audio and MIDI export
+    # semitones by which the training rolls sit above the music's written pitch (the JSB
+    # benchmark rolls are an octave high): MIDI in is shifted up by it, MIDI, audio and
+    # pictures out down by it, so users hear and see the written register
+    pitch_offset: int = 0
     output: str = "nade"  # per-frame distribution: "nade" or "bernoulli"
     nade_hidden: int = 128  # NADE hidden units
     latent_dim: int = 64
@@ -79,6 +83,9 @@ class RollConfig:
                               f"{self.output!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"RollConfig.dropout must be in [0, 1), got {self.dropout}")
+        if not -24 <= self.pitch_offset <= 24:
+            raise ConfigError(f"RollConfig.pitch_offset must be in -24..24, got "
+                              f"{self.pitch_offset}")
         if not 0 <= self.program <= 127:
             raise ConfigError(f"RollConfig.program must be a General MIDI program 0..127, "
                               f"got {self.program}")
@@ -147,14 +154,16 @@ class PianoRollVAE(AttributeControl, LatentModel):
     # ----------------------------------------------------------------- data domain
     def roll(self, source: Any, transpose_to_c: bool = True) -> tuple[np.ndarray, Any]:
         """A MIDI path / PrettyMIDI -> ((T, 88) uint8 on this model's frame grid, RollReport);
-        pieces longer than ``max_frames`` are cut (the report says so). GenError when the
-        file yields no notes."""
-        from gen.music.pianoroll import midi_to_roll
+        pieces longer than ``max_frames`` are cut (the report says so); the roll is shifted
+        up by ``pitch_offset``. GenError when the file yields no notes."""
+        from gen.music.pianoroll import midi_to_roll, transpose_roll
 
         roll, report = midi_to_roll(source, self.config.frames_per_quarter,
                                     self.config.max_frames, transpose_to_c)
         if report.reason:
             raise GenError(" ".join(report.lines()))
+        if self.config.pitch_offset:  # into the register of the training data
+            roll = transpose_roll(roll, self.config.pitch_offset)
         return roll, report
 
     def _one(self, item: Any, what: str) -> np.ndarray:
@@ -314,10 +323,12 @@ class PianoRollVAE(AttributeControl, LatentModel):
     def to_midi(self, rolls: Any, path: str | Path, bpm: float | None = None,
                 program: int | None = None, transpose: int = 0) -> Path:
         """Write rolls (one after another, a bar of silence between) to a MIDI file at the
-        model's tempo and program unless given; ``transpose`` semitones shift every key."""
+        model's tempo and program unless given, in the written register (``pitch_offset``
+        undone); ``transpose`` semitones shift every key further."""
         from gen.music.pianoroll import roll_to_midi, transpose_roll
 
-        rolls = [transpose_roll(r, transpose) if transpose else r for r in _roll_list(rolls)]
+        shift = int(transpose) - self.config.pitch_offset  # back to the written register
+        rolls = [transpose_roll(r, shift) if shift else r for r in _roll_list(rolls)]
         return roll_to_midi(rolls, path, self.config.frames_per_quarter,
                             self.config.bpm if bpm is None else bpm,
                             self.config.program if program is None else program)
