@@ -107,9 +107,13 @@ def test_extraction_several_instruments_and_drums(tmp_path):
     f = write_midi(tmp_path / "band.mid", [
         {"notes": lead, "program": 0}, {"notes": bass, "program": 33},
         {"notes": drums, "is_drum": True}])
-    wins, rep = _windows(f)
-    assert rep.melodies == 2 and len(wins) == 6  # 3 two-bar windows per 4-bar melody
-    assert all(tokens.token_to_pitch(t) >= 36 for t in wins.ravel() if t >= 2)
+    wins, rep = _windows(f)  # the melody track only: the bass adds no windows
+    assert rep.melodies == 1 and len(wins) == 3  # 3 two-bar windows per 4-bar melody
+    assert all(tokens.token_to_pitch(t) >= 60 for t in wins.ravel() if t >= 2)
+    assert rep.track == 0 and [t["program"] for t in rep.tracks] == [0, 33, 0]
+    every = extract.extract_file(f, 2, extract.ExtractionOptions(track="all"))[2]
+    assert every[1].melodies == 2 and len(every[0]) == 6  # MusicVAE: every pitched track
+    assert all(tokens.token_to_pitch(t) >= 36 for t in every[0].ravel() if t >= 2)
     drums_only = write_midi(tmp_path / "drums.mid", [{"notes": drums, "is_drum": True}])
     wins, rep = _windows(drums_only)
     assert len(wins) == 0 and rep.reason.startswith("drums only")

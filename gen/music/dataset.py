@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import multiprocessing as mp
 import os
 import re
@@ -32,8 +33,9 @@ import torch
 
 from gen.core.errors import DataError
 from gen.core.files import atomic_write, write_text
+from gen.core.limits import MAX_WINDOW_BARS, check_whole
 from gen.music.corpus import FOLK_COLLECTIONS, TuneNotes, TuneRef
-from gen.music.extract import ExtractionOptions, extract_file, extract_windows
+from gen.music.extract import MUSICVAE_FIELDS, ExtractionOptions, extract_file, extract_windows
 from gen.music.melody import NUM_SPECIAL, STEPS_PER_BAR, transpose_range
 from gen.music.midi import find_midi_files
 
@@ -78,9 +80,22 @@ def split_of(key: str, split: tuple[float, float, float] = DEFAULT_SPLIT) -> str
 
 
 def _check_split(split: tuple[float, ...]) -> tuple[float, float, float]:
-    if len(split) != 3 or any(s < 0 for s in split) or abs(sum(split) - 1) > 1e-6:
-        raise DataError(f"split must be three non-negative fractions summing to 1, got {split}")
+    """Three finite, non-negative fractions summing to 1 (NaN and infinity refused)."""
+    ok = len(split) == 3 and all(isinstance(s, (int, float)) and math.isfinite(s) and s >= 0
+                                 for s in split)
+    if not ok or abs(sum(split) - 1) > 1e-6:
+        shown = ", ".join(f"{s:g}" if isinstance(s, (int, float)) else "?" for s in split[:4])
+        raise DataError(f"split must be three finite, non-negative fractions summing to 1 "
+                        f"(train, valid, test), got {shown}")
     return (float(split[0]), float(split[1]), float(split[2]))
+
+
+def _check_bars(bars: Iterable[int]) -> tuple[int, ...]:
+    """Window lengths in bars, sorted and distinct, each in 1..MAX_WINDOW_BARS."""
+    out = tuple(sorted({check_whole(b, "bars", 1, MAX_WINDOW_BARS) for b in bars}))
+    if not out:
+        raise DataError("bars: give at least one window length")
+    return out
 
 
 # ----------------------------------------------------------------------------- workers
@@ -253,7 +268,10 @@ def _cache_ok(out_dir: Path, settings: dict[str, Any], bars: tuple[int, ...]) ->
 
 
 def _options_dict(options: ExtractionOptions) -> dict[str, Any]:
-    d = asdict(options)
+    """The options as cache settings. The rules added for musicians' files are recorded only
+    when they differ from MusicVAE's, so corpus caches written before them stay valid."""
+    d = {k: v for k, v in asdict(options).items()
+         if not (k in MUSICVAE_FIELDS and v == MUSICVAE_FIELDS[k])}
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
@@ -272,7 +290,8 @@ def prepare_corpus(
         collections: music21 corpus folders (default: the five folk collections).
         limit: convert only about this many tunes (spread over the collections).
         workers: processes (default: all cores).
-        options: melody rules (default: MusicVAE's).
+        options: melody rules (default: MusicVAE's exactly, ``ExtractionOptions.musicvae()``:
+            every voice of a tune, the rules the shipped models learnt from).
         bars: window lengths to extract.
         split: train/valid/test fractions of the tunes.
         force: convert again even if a matching cache exists.
@@ -282,8 +301,8 @@ def prepare_corpus(
     from gen.music.corpus import list_tunes
 
     cols = tuple(collections or FOLK_COLLECTIONS)
-    options = options or ExtractionOptions()
-    bars = tuple(sorted(set(int(b) for b in bars)))
+    options = options or ExtractionOptions.musicvae()
+    bars = _check_bars(bars)
     split = _check_split(split)
     out = Path(out_dir) if out_dir else default_cache_root() / dataset_name(cols, limit)
     workers = workers or os.cpu_count() or 1
@@ -344,11 +363,16 @@ def prepare_midi(
     split: tuple[float, float, float] = DEFAULT_SPLIT, force: bool = False,
     progress: bool = True, log: Callable[[str], None] = print,
 ) -> Path:
-    """The same pipeline for a user's MIDI file or folder; files are the split unit."""
+    """The same pipeline for a user's MIDI file or folder; files are the split unit.
+
+    ``options`` default to ``ExtractionOptions()``: the melody track of each file, its top
+    voice, repairs, silent windows dropped (see gen.music.extract); every file is read within
+    the MIDI budgets of gen.core.limits.
+    """
     files = find_midi_files(path)
     root = Path(path).resolve()
     options = options or ExtractionOptions()
-    bars = tuple(sorted(set(int(b) for b in bars)))
+    bars = _check_bars(bars)
     split = _check_split(split)
     if out_dir is None:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", root.stem)[:40] or "midi"
