@@ -20,11 +20,14 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from gen.core import limits as L
 from gen.core.errors import GenError
 
 MODEL_HELP = "a shipped model name (see `gen list`) or a folder written by save_pretrained"
@@ -55,6 +58,34 @@ def _out(args: argparse.Namespace) -> Path:
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in ("cols", "bpm", "program", "gap_bars", "audio", "plot")
             if hasattr(args, k)}
+
+
+def _check_out(path: str | None) -> None:
+    """Refuse an output path that is a file or lies in a folder that cannot be written,
+    before any work (nothing is created here)."""
+    if not path:
+        return
+    p = Path(path)
+    shown = L.clip(str(p), 100)
+    if p.exists() and not p.is_dir():
+        raise GenError(f"--out {shown}: exists and is not a folder")
+    anc = p
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if not anc.is_dir():
+        raise GenError(f"--out {shown}: {L.clip(str(anc), 100)} is a file, not a folder")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise GenError(f"--out {shown}: the folder {L.clip(str(anc), 100)} is not writable")
+
+
+def _read(model: Any, specs: list[str], args: argparse.Namespace) -> Any:
+    """The head io's ``read`` of input specs, with the head-specific options that were set."""
+    if len(specs) > L.MAX_INPUTS:
+        raise GenError(f"inputs: {len(specs):,} given; at most {L.MAX_INPUTS} per call "
+                       "(gen.core.limits.MAX_INPUTS)")
+    io = _io(model)
+    return io.read(model, specs, **_head_kwargs(io.read, {"track": getattr(args, "track", None)},
+                                                model))
 
 
 def _write(model: Any, outputs: Any, args: argparse.Namespace, stem: str,
@@ -105,10 +136,23 @@ def cmd_list(args: argparse.Namespace) -> None:
         print(f"  {name:28s} {rec.description}")
 
 
+def _check_recipe(args: argparse.Namespace) -> None:
+    """The config with its overrides must build a model within the size limits: checked on
+    torch's meta device before any data is read or weight allocated."""
+    from gen.core import registry
+
+    rec = registry.get_recipe(args.config)
+    if args.init is None:
+        rec = registry.apply_overrides(rec, [*args.set, *(
+            [f"steps={args.steps}"] if args.steps is not None else [])])
+        L.check_model_size(rec.model, f"gen train {rec.name}")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     """Train a named config; resumable, and runs under torchrun for several processes."""
     import gen
 
+    _check_recipe(args)
     t0 = time.time()
     out = gen.train(args.config, args.out, steps=args.steps, resume=not args.no_resume,
                     overrides=args.set, data=args.data, init=args.init)
@@ -148,7 +192,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_reconstruct(args: argparse.Namespace) -> None:
     """Encode inputs and decode them again (inputs above, reconstructions below)."""
     model = _model(args.model)
-    x = _io(model).read(model, args.inputs)
+    x = _read(model, args.inputs, args)
     y = model.reconstruct(x)
     both = _stack(x, y)
     n = len(x)
@@ -160,8 +204,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
 def cmd_interpolate(args: argparse.Namespace) -> None:
     """Decode the latent path between two inputs, endpoints included."""
     model = _model(args.model)
-    io = _io(model)
-    a, b = io.read(model, [args.a]), io.read(model, [args.b])
+    a, b = _read(model, [args.a], args), _read(model, [args.b], args)
     path = model.interpolate(a, b, steps=args.steps, method=args.method)
     _write(model, path, args, "interpolation",
            [f"step {i} of {args.steps} ({args.method})" for i in range(args.steps)])
@@ -170,7 +213,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 def cmd_grid(args: argparse.Namespace) -> None:
     """Decode a rows x cols grid between four corner inputs."""
     model = _model(args.model)
-    corners = _io(model).read(model, args.corners)
+    corners = _read(model, args.corners, args)
     out = model.grid(corners, rows=args.rows, cols=args.cols, method=args.method)
     _write(model, out, args, "grid",
            [f"row {r}, col {c}" for r in range(args.rows) for c in range(args.cols)])
@@ -193,8 +236,13 @@ def cmd_data(args: argparse.Namespace) -> None:
     from gen.music.dataset import prepare_corpus, prepare_midi
     from gen.music.extract import ExtractionOptions
 
-    opts = ExtractionOptions(time_signatures=tuple(args.time_signatures))
     split = tuple(args.split)
+    if args.midi:
+        opts = ExtractionOptions(time_signatures=tuple(args.time_signatures), track=args.track)
+    else:
+        if args.track is not None:
+            raise GenError("--track applies to --midi files; the folk corpus uses every voice")
+        opts = ExtractionOptions.musicvae(time_signatures=tuple(args.time_signatures))
     if args.midi:
         if not args.out:
             raise GenError("--out is needed with --midi (the prepared dataset folder)")
@@ -214,13 +262,15 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from gen.music.extract import ExtractionOptions, extract_file
     from gen.music.midi import find_midi_files
 
-    opts = ExtractionOptions(time_signatures=tuple(args.time_signatures))
+    opts = ExtractionOptions(time_signatures=tuple(args.time_signatures), track=args.track)
     files = [f for p in args.paths for f in find_midi_files(p)]
     reports, windows, owners = [], [], []
     for i, f in enumerate(files):
         wins, rep = extract_file(f, args.bars, opts)[args.bars]
         reports.append(rep.to_dict())
         print(rep.line())
+        for line in rep.details():
+            print(f"  {line}")
         windows.append(wins)
         owners.extend([i] * len(wins))
     total = sum(len(w) for w in windows)
@@ -259,52 +309,95 @@ def _whole(lo: int, hi: int | None = None) -> Any:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number{f' in {lo}..{hi}' if hi is not None else ''}, "
+                f"got {L.shown(text)}") from None
         if v < lo or (hi is not None and v > hi):
             bound = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {v}")
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {L.shown(v)}")
         return v
 
     return parse
 
 
+def _number(lo: float, hi: float) -> Any:
+    """An argparse type: a finite number in [lo, hi]."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {lo:g}..{hi:g}, got {L.shown(text)}") from None
+        if not (v == v and abs(v) != float("inf")):
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number in {lo:g}..{hi:g}, got {L.shown(text)}")
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be in {lo:g}..{hi:g}, got {v:g}")
+        return v
+
+    return parse
+
+
+def _track(text: str) -> int | str:
+    """An argparse type: a track number, a track name, or "all"."""
+    text = text.strip()
+    if not text or len(text) > 80:
+        raise argparse.ArgumentTypeError(
+            f"expected a track number, a track name (up to 80 characters) or 'all', got "
+            f"{L.shown(text)}")
+    if text.lstrip("-").isdigit():
+        return _whole(0, 2**16)(text)
+    return text
+
+
 _count = _whole(1)
-_seed = _whole(0, 2**63 - 1)
-
-
-def _number(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v == v and abs(v) != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return v
+_seed = _whole(0, L.MAX_SEED)
+_bpm = _number(*L.BPM_RANGE)
 
 
 def _output_args(p: argparse.ArgumentParser, cols: bool = True) -> None:
     p.add_argument("--out", default="out", help="output folder (created; default out/)")
     if cols:
         g = p.add_argument_group("image output")
-        g.add_argument("--cols", type=_count, default=None, help="columns of the picture grid")
+        g.add_argument("--cols", type=_whole(1, L.MAX_PICTURE_COLUMNS), default=None,
+                       help=f"columns of the picture grid (1-{L.MAX_PICTURE_COLUMNS})")
     g = p.add_argument_group("music output")
-    g.add_argument("--bpm", type=_number, default=None,
-                   help="tempo of MIDI and audio (melodies 120; piano rolls: the model's)")
-    g.add_argument("--program", type=int, default=None,
+    g.add_argument("--bpm", type=_bpm, default=None,
+                   help=f"tempo of MIDI and audio, {L.BPM_RANGE[0]:g}-{L.BPM_RANGE[1]:g} "
+                        "(melodies 120; piano rolls: the model's)")
+    g.add_argument("--program", type=_whole(*L.PROGRAM_RANGE), default=None,
                    help="General MIDI program 0-127 (0 piano, 73 flute, 40 violin; piano "
                         "rolls: the model's)")
-    g.add_argument("--gap-bars", type=int, default=1,
-                   help="silent bars between melodies in the combined file (1)")
+    g.add_argument("--gap-bars", type=_whole(0, L.MAX_GAP_BARS), default=1,
+                   help=f"silent bars between melodies in the combined file, 0-{L.MAX_GAP_BARS} "
+                        "(1)")
     g.add_argument("--no-audio", dest="audio", action="store_false", help="skip the WAV")
     g.add_argument("--no-plot", dest="plot", action="store_false", help="skip the piano roll")
 
 
+def _track_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--track", type=_track, default=None,
+                   help="MIDI inputs: the track to read the melody from (a number or a name "
+                        "from `gen extract`; 'all': every track); default the melody track: "
+                        "the highest track that plays mostly one note at a time")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with messages that never echo a long argument."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        message = re.sub(r"'([^']{60})[^']+'", lambda m: f"'{m.group(1)}…'", message)
+        super().error(L.clip(message, 400))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the `gen` command."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="gen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND",
+                           parser_class=_Parser)
 
     def verb(name: str, fn: Any, help_: str, description: str | None = None
              ) -> argparse.ArgumentParser:
@@ -321,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
              "CONFIG --out OUT.")
     s.add_argument("config", help="config name, e.g. mnist-vae or cat-mel_2bar_small")
     s.add_argument("--out", required=True, help="run directory")
-    s.add_argument("--steps", type=_count, help="override the number of optimiser steps")
+    s.add_argument("--steps", type=_whole(1, L.MAX_TRAIN_STEPS),
+                   help="override the number of optimiser steps")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. --set lr=3e-4 --set batch_size=64 --set "
                         "beta=0.5 (training, model and data.* options; repeatable)")
@@ -339,9 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", help="dataset (music: 'folk' or a prepared folder; images: an "
                                   "IDX / npz file with labels)")
     s.add_argument("--split", default=None, help="which split (default test)")
-    s.add_argument("--limit", type=_count, help="evaluate a subset of N examples")
-    s.add_argument("--k", type=_count, help="images: importance samples (default 1000)")
-    s.add_argument("--pairs", type=_count, help="music: pairs for the interpolation check (32)")
+    s.add_argument("--limit", type=_whole(1, L.MAX_EVAL_ITEMS),
+                   help="evaluate a subset of N examples")
+    s.add_argument("--k", type=_whole(1, L.MAX_IMPORTANCE_SAMPLES),
+                   help=f"images: importance samples, 1-{L.MAX_IMPORTANCE_SAMPLES} (1000)")
+    s.add_argument("--pairs", type=_whole(1, L.MAX_INTERPOLATION_PAIRS),
+                   help="music: pairs for the interpolation check (32)")
     s.add_argument("--json", help="also write the metrics to this file")
 
     s = verb("sample", cmd_sample, "draw new examples from a VAE's prior",
@@ -350,10 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
              "--greedy takes the most likely note at every step; image decoders draw nothing, "
              "so only --prior-scale applies to them.")
     s.add_argument("model", help=MODEL_HELP)
-    s.add_argument("--n", type=_count, default=8, help="how many (8)")
-    s.add_argument("--temperature", type=_number, default=1.0,
-                   help="decoder randomness (music; 1.0)")
-    s.add_argument("--prior-scale", type=_number, default=1.0,
+    s.add_argument("--n", type=_whole(1, L.MAX_SAMPLES), default=8,
+                   help=f"how many, 1-{L.MAX_SAMPLES} (8)")
+    s.add_argument("--temperature", type=_number(*L.TEMPERATURE_RANGE), default=1.0,
+                   help=f"decoder randomness (music), {L.TEMPERATURE_RANGE[0]:g}-"
+                        f"{L.TEMPERATURE_RANGE[1]:g} (1.0)")
+    s.add_argument("--prior-scale", type=_number(*L.PRIOR_SCALE_RANGE), default=1.0,
                    help="standard deviation of the prior draws (1.0)")
     s.add_argument("--greedy", action="store_true", help="most likely output (music)")
     s.add_argument("--seed", type=_seed, default=0, help="random seed (0)")
@@ -363,7 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
              "Encode inputs and decode them greedily; writes inputs and reconstructions. "
              + INPUT_HELP + ". Without inputs: test digits 0-7 / the first 4 examples.")
     s.add_argument("model", help=MODEL_HELP)
-    s.add_argument("inputs", nargs="*", help="inputs (see above)")
+    s.add_argument("inputs", nargs="*", help=f"inputs (see above; at most {L.MAX_INPUTS})")
+    _track_arg(s)
     _output_args(s)
 
     s = verb("interpolate", cmd_interpolate, "decode the latent path between two inputs",
@@ -371,8 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help=MODEL_HELP)
     s.add_argument("a", help="start input")
     s.add_argument("b", help="end input")
-    s.add_argument("--steps", type=int, default=8, help="points on the path incl. ends (8)")
+    s.add_argument("--steps", type=_whole(2, L.MAX_INTERPOLATION_STEPS), default=8,
+                   help=f"points on the path incl. ends, 2-{L.MAX_INTERPOLATION_STEPS} (8)")
     s.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    _track_arg(s)
     _output_args(s)
 
     s = verb("grid", cmd_grid, "a 2-D grid between four corner inputs",
@@ -380,9 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
              "left, bottom right). " + INPUT_HELP)
     s.add_argument("model", help=MODEL_HELP)
     s.add_argument("corners", nargs=4, metavar="CORNER", help="four inputs")
-    s.add_argument("--rows", type=int, default=4, help="rows (4)")
-    s.add_argument("--cols", type=int, default=4, help="columns (4)")
+    s.add_argument("--rows", type=_whole(2, L.MAX_GRID_SIDE), default=4,
+                   help=f"rows, 2-{L.MAX_GRID_SIDE} (4)")
+    s.add_argument("--cols", type=_whole(2, L.MAX_GRID_SIDE), default=4,
+                   help=f"columns, 2-{L.MAX_GRID_SIDE} (4)")
     s.add_argument("--method", choices=("slerp", "lerp"), default="lerp")
+    _track_arg(s)
     _output_args(s, cols=False)
 
     s = verb("ship", cmd_ship, "export a run as a shipped model with its card",
@@ -394,8 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dest", help="destination folder (default gen/pretrained/NAME)")
     s.add_argument("--note", default="", help="training conditions for the card")
     s.add_argument("--data", help="evaluation dataset (see gen eval)")
-    s.add_argument("--limit", type=_count, help="evaluate a subset of N examples")
-    s.add_argument("--k", type=_count, help="images: importance samples (1000)")
+    s.add_argument("--limit", type=_whole(1, L.MAX_EVAL_ITEMS),
+                   help="evaluate a subset of N examples")
+    s.add_argument("--k", type=_whole(1, L.MAX_IMPORTANCE_SAMPLES),
+                   help="images: importance samples (1000)")
 
     s = verb("data", cmd_data, "prepare a dataset (music: cached melody windows)",
              "Convert the folk tunes shipped with music21 (or --midi FILE_OR_FOLDER) into "
@@ -408,14 +515,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--midi", default=None, help="a MIDI file or folder instead of the corpus")
     s.add_argument("--collections", nargs="+", default=None,
                    help="music21 corpus folders (default: the five folk collections)")
-    s.add_argument("--limit", type=_count, default=None, help="convert only about N tunes")
-    s.add_argument("--workers", type=_count, default=None, help="processes (default: cores)")
-    s.add_argument("--bars", type=int, nargs="+", default=[2, 16], help="window lengths (2 16)")
+    s.add_argument("--limit", type=_whole(1, 10**6), default=None,
+                   help="convert only about N tunes")
+    s.add_argument("--workers", type=_whole(1, L.MAX_WORKERS), default=None,
+                   help="processes (default: cores)")
+    s.add_argument("--bars", type=_whole(1, L.MAX_WINDOW_BARS), nargs="+", default=[2, 16],
+                   help="window lengths (2 16)")
     s.add_argument("--time-signatures", nargs="+", default=["4/4", "2/2"],
                    help="meters to keep: 4/4 2/2 natively; 2/4 and 4/2 regrouped")
-    s.add_argument("--split", type=float, nargs=3, default=[0.9, 0.05, 0.05],
+    s.add_argument("--split", type=_number(0.0, 1.0), nargs=3, default=[0.9, 0.05, 0.05],
                    metavar=("TRAIN", "VALID", "TEST"), help="fractions of tunes (0.9 0.05 0.05)")
     s.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
+    _track_arg(s)
 
     s = verb("extract", cmd_extract, "report the melody windows each MIDI file yields",
              "Run the melody extraction on MIDI files or folders and report, per file, how "
@@ -425,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-signatures", nargs="+", default=["4/4", "2/2"])
     s.add_argument("--out", default=None,
                    help="also write extract_report.json and windows_<bars>bar.npz here")
+    _track_arg(s)
 
     s = verb("plot", cmd_plot, "the standard pictures of one or more models")
     s.add_argument("models", nargs="+", help=MODEL_HELP)
@@ -433,17 +545,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `gen` console script; returns the exit status."""
+    """Entry point of the `gen` console script; returns the exit status.
+
+    Bad arguments and bad inputs are one line on stderr and status 2 (argparse's usage
+    errors too); nothing is a traceback. An unexpected failure is status 1 with one line
+    (GEN_DEBUG=1 shows its traceback).
+    """
     args = build_parser().parse_args(argv)
+
+    def fail(message: str, status: int = 2) -> int:
+        print(f"gen {args.cmd}: error: {L.clip(message, 2000)}", file=sys.stderr)
+        return status
+
     try:
+        _check_out(getattr(args, "out", None))
         status = args.fn(args)
     except GenError as e:
-        print(f"gen {args.cmd}: error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
     except MemoryError:
-        print(f"gen {args.cmd}: error: out of memory; try smaller counts or sizes",
-              file=sys.stderr)
-        return 2
+        return fail("out of memory; try smaller counts or sizes")
+    except OSError as e:
+        where = f"{L.clip(str(e.filename), 100)}: " if e.filename else ""
+        return fail(f"{where}{e.strerror or e}")
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+    except Exception as e:  # noqa: BLE001 - the last net: one line, not a traceback
+        if os.environ.get("GEN_DEBUG"):
+            raise
+        if "allocate" in str(e) and "memory" in str(e):
+            return fail("out of memory; try smaller counts or sizes")
+        return fail(f"unexpected {type(e).__name__}: {L.clip(str(e), 200)} (a bug in gen; "
+                    "GEN_DEBUG=1 shows the traceback)", 1)
     return int(status or 0)
 
 

@@ -39,6 +39,7 @@ MAX_WINDOWS_PER_FILE = 4_096  # melody windows kept per file (distinct ones, fir
 IMAGE_MAX_PIXELS = 40_000_000  # from the header, before decoding (PIL's bomb limit is set too)
 IMAGE_MAX_BYTES = 32 * 2**20  # picture files larger than this are refused unread
 ARRAY_MAX_BYTES = 256 * 2**20  # .npy inputs: checked from the header before loading
+DATASET_MAX_BYTES = 2 * 2**30  # one IDX / npz training array (EMNIST-size sets fit)
 
 # ----------------------------------------------------------------------------- counts
 MAX_SAMPLES = 1_024  # samples per call (gen sample --n; model.sample(n))
@@ -60,7 +61,7 @@ TEMPERATURE_RANGE = (0.01, 100.0)  # decoder temperature (music); below 0.01 use
 PRIOR_SCALE_RANGE = (0.001, 100.0)  # standard deviation of the prior draws
 
 # ----------------------------------------------------------------------------- music output
-BPM_RANGE = (20.0, 300.0)  # tempo of written MIDI and audio
+BPM_RANGE = (20.0, 400.0)  # tempo of written MIDI and audio (quarter notes per minute)
 PROGRAM_RANGE = (0, 127)  # General MIDI programs
 MAX_GAP_BARS = 16  # silent bars between melodies in a combined file
 AUDIO_MAX_SECONDS = 600.0  # rendered audio per file (10 minutes: 53 MB of 16-bit WAV)
@@ -109,3 +110,89 @@ def check_number(value: Any, field: str, lo: float, hi: float, unit: str = "") -
         raise GenError(f"{field} must be a finite number in {lo:g}..{hi:g}{unit}, got "
                        f"{shown(value)}")
     return v
+
+
+def clip(text: str, width: int = 120) -> str:
+    """``text`` on one line, cut to ``width`` characters (for names and messages)."""
+    one = " ".join(str(text).split())
+    return one if len(one) <= width else one[: width - 1] + "…"
+
+
+MAX_LAYERS = 64  # any config field named *layers (stacked LSTMs, conv blocks)
+
+
+def check_model_size(config: Any, source: str = "config") -> int:
+    """Refuse a model config whose model would be too large, before any weight is allocated.
+
+    Fields named ``*layers`` (nested configs too) must be at most MAX_LAYERS; then the model is
+    built on torch's ``meta`` device (shapes only, no memory) and its parameter count must be
+    at most MODEL_MAX_PARAMETERS. Returns the parameter count; raises ConfigError naming the
+    field or the count and the limit.
+    """
+    import dataclasses
+
+    from gen.core.errors import ConfigError
+
+    def walk(cfg: Any, prefix: str) -> None:
+        for f in dataclasses.fields(cfg):
+            v = getattr(cfg, f.name)
+            if dataclasses.is_dataclass(v):
+                walk(v, f"{prefix}{f.name}.")
+            elif (f.name.endswith("layers") and isinstance(v, int)
+                  and not isinstance(v, bool) and v > MAX_LAYERS):
+                raise ConfigError(f"{source}: {prefix}{f.name} = {shown(v)} is more than the "
+                                  f"{MAX_LAYERS} layers accepted (gen.core.limits.MAX_LAYERS)")
+
+    walk(config, "")
+    import torch
+
+    from gen.core.registry import build_model
+
+    try:
+        with torch.device("meta"):
+            model = build_model(config)
+    except (RuntimeError, ValueError, OverflowError) as e:
+        raise ConfigError(f"{source}: the model cannot be built ({clip(str(e), 160)})") from None
+    n = sum(p.numel() for p in model.parameters())
+    if n > MODEL_MAX_PARAMETERS:
+        raise ConfigError(
+            f"{source}: the model would hold {n:,} parameters, more than the "
+            f"{MODEL_MAX_PARAMETERS:,} accepted (gen.core.limits.MODEL_MAX_PARAMETERS); "
+            "lower its sizes (latent_dim, hidden, enc_size, dec_size ...)")
+    return n
+
+
+def checked_array(path: Any, field: str = "input", max_rows: int = MAX_INPUTS) -> Any:
+    """A ``.npy`` file as a numpy array, its size checked from the header before loading:
+    at most ARRAY_MAX_BYTES and ``max_rows`` rows (first axis); no pickles."""
+    from pathlib import Path
+
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise GenError(f"{field} {clip(str(p))}: no such file")
+    try:
+        with open(p, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(f)
+    except (ValueError, OSError) as e:
+        raise GenError(f"{field} {clip(str(p))}: not a numpy .npy array ({clip(str(e), 80)})"
+                       ) from None
+    if dtype.hasobject:
+        raise GenError(f"{field} {clip(str(p))}: holds Python objects; only numeric arrays "
+                       "are read")
+    nbytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if nbytes > ARRAY_MAX_BYTES:
+        raise GenError(f"{field} {clip(str(p))}: {nbytes / 2**20:,.0f} MB is larger than the "
+                       f"{ARRAY_MAX_BYTES // 2**20} MB accepted (gen.core.limits.ARRAY_MAX_BYTES)")
+    if len(shape) > 1 and shape[0] > max_rows:
+        raise GenError(f"{field} {clip(str(p))}: {shape[0]:,} rows; at most {max_rows:,} "
+                       "are read per call (gen.core.limits.MAX_INPUTS)")
+    try:
+        return np.load(p, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise GenError(f"{field} {clip(str(p))}: not a readable .npy array "
+                       f"({clip(str(e), 80)})") from None

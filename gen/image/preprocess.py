@@ -17,32 +17,57 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from gen.core import limits
 from gen.core.errors import DataError
 
-MAX_PIXELS = 40_000_000  # larger pictures are refused before decoding (decompression bombs)
+MAX_PIXELS = limits.IMAGE_MAX_PIXELS  # larger pictures are refused before decoding
 _WORK_SIDE = 1024  # big pictures are shrunk to this longest side before the float maths
 
 
+def _too_large(w: int, h: int, what: str) -> DataError:
+    return DataError(f"{what}: {w}x{h} pixels is too large (at most {MAX_PIXELS:,} pixels: "
+                     "gen.core.limits.IMAGE_MAX_PIXELS)")
+
+
+def check_pixels(width: int, height: int, what: str = "the image") -> None:
+    """Refuse an image of more than IMAGE_MAX_PIXELS pixels (call it with the header's size,
+    before decoding)."""
+    if int(width) * int(height) > MAX_PIXELS:
+        raise _too_large(width, height, what)
+
+
 def _open(path: str | Path) -> Any:
-    """Open an image file with PIL, turning every failure into a DataError."""
+    """Open an image file with PIL, turning every failure into a DataError.
+
+    The file size and the pixel count (from the header) are checked before anything is
+    decoded; PIL's own decompression-bomb limit is set to the same pixel count.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL refuses twice this, and warns above it
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such image file")
+        raise DataError(f"{limits.clip(str(path))}: no such image file")
+    size = path.stat().st_size
+    if size > limits.IMAGE_MAX_BYTES:
+        raise DataError(f"{path.name}: {size / 2**20:.1f} MB is larger than the "
+                        f"{limits.IMAGE_MAX_BYTES // 2**20} MB accepted for pictures "
+                        "(gen.core.limits.IMAGE_MAX_BYTES)")
     try:
         im = Image.open(path)
         w, h = im.size
         if w * h > MAX_PIXELS:
-            raise DataError(
-                f"{path.name}: {w}x{h} pixels is too large (at most {MAX_PIXELS:,} pixels)"
-            )
+            raise _too_large(w, h, path.name)
         im.draft("L" if im.mode in ("L", "1") else "RGB", (_WORK_SIDE, _WORK_SIDE))  # JPEG only
         im.load()
     except DataError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path.name}: not a readable image ({e})") from e
+    except Image.DecompressionBombError:  # PIL refuses from the header, at twice our limit
+        raise DataError(f"{path.name}: too large (more than {MAX_PIXELS:,} pixels: "
+                        "gen.core.limits.IMAGE_MAX_PIXELS)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise DataError(f"{limits.clip(path.name, 60)}: not a readable image "
+                        f"({limits.clip(str(e), 100)})") from None
     return im
 
 
@@ -50,17 +75,24 @@ def _to_array(image: Any) -> np.ndarray:
     """PIL image, path or array -> float32 array (H, W) or (H, W, C) in [0, 1]."""
     from PIL import Image
 
-    if isinstance(image, (str, Path)):
+    owned = isinstance(image, (str, Path))
+    if owned:
         image = _open(image)
     if isinstance(image, Image.Image):
+        check_pixels(*image.size)
         if max(image.size) > _WORK_SIDE:
-            image = image.copy()
+            image = image if owned else image.copy()  # a caller's image is left unchanged
             image.thumbnail((_WORK_SIDE, _WORK_SIDE), Image.Resampling.BOX)
         if image.mode not in ("L", "LA", "RGB", "RGBA"):
             has_alpha = "A" in image.mode or "transparency" in image.info
             image = image.convert("RGBA" if has_alpha else "RGB")
         return np.asarray(image, dtype=np.float32) / 255.0
     a = np.asarray(image)
+    if a.ndim >= 2:
+        check_pixels(a.shape[1], a.shape[0])
+    if a.size > 4 * MAX_PIXELS:
+        raise DataError(f"the image array holds {a.size:,} values; at most {4 * MAX_PIXELS:,} "
+                        "(4 channels of gen.core.limits.IMAGE_MAX_PIXELS)")
     if a.dtype == bool:
         return a.astype(np.float32)
     if a.dtype.kind in "ui":

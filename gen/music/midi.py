@@ -548,10 +548,11 @@ def find_midi_files(path: str | Path) -> list[Path]:
 
 # ----------------------------------------------------------------------------- writing
 def _check_bpm_program(bpm: float, program: int) -> None:
-    if not 1 <= bpm <= 1000:
-        raise GenError(f"bpm must be between 1 and 1000, got {bpm}")
-    if not 0 <= int(program) <= 127 or int(program) != program:
-        raise GenError(f"program must be a General MIDI program number 0-127, got {program}")
+    """The tempo within gen.core.limits.BPM_RANGE and a General MIDI program, else GenError."""
+    from gen.core import limits
+
+    limits.check_number(bpm, "bpm", *limits.BPM_RANGE)
+    limits.check_whole(program, "program (General MIDI program number)", *limits.PROGRAM_RANGE)
 
 
 def as_melody_list(tokens_or_melodies: Any) -> list[np.ndarray]:
@@ -587,8 +588,9 @@ def tokens_to_pretty_midi(
 ) -> Any:
     """Melodies played one after another (``gap_bars`` silent bars between) as a PrettyMIDI."""
     _check_bpm_program(bpm, program)
-    if gap_bars < 0:
-        raise GenError(f"gap_bars must be >= 0, got {gap_bars}")
+    from gen.core.limits import MAX_GAP_BARS, check_whole
+
+    gap_bars = check_whole(gap_bars, "gap_bars", 0, MAX_GAP_BARS)
     pm_mod = _pretty_midi()
     pm = pm_mod.PrettyMIDI(initial_tempo=float(bpm))
     pm.time_signature_changes.append(pm_mod.TimeSignature(4, 4, 0.0))
