@@ -10,6 +10,7 @@ by the layouts.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
 import re
@@ -213,13 +214,14 @@ def reveal_js(elem_id: str, block: str = "nearest") -> str:
     """A browser-side function that scrolls element ``elem_id`` into view unless it is in view
     already (``block``: "start" puts its top at the top of the window, "nearest" scrolls as
     little as possible). Chained after an action with ``.success(None, js=...)``."""
+    el = json.dumps(elem_id)
+    how = json.dumps({"block": block, "behavior": "instant"})
     return (
-        "() => { const el = document.getElementById(%r); if (!el) return;"
+        f"() => {{ const el = document.getElementById({el}); if (!el) return;"
         " const r = el.getBoundingClientRect();"
         " const seen = r.top >= 0 && r.top < window.innerHeight * 0.6"
         " && (r.bottom <= window.innerHeight || r.top < window.innerHeight * 0.25);"
-        " if (!seen) el.scrollIntoView({block: %r, behavior: 'instant'}); }"
-        % (elem_id, block)
+        f" if (!seen) el.scrollIntoView({how}); }}"
     )
 
 

@@ -26,6 +26,28 @@ CHROMIUM_ARGS = [
 ]
 
 
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def untrained_roll_model(root: Path, frames_per_quarter: int = 1, seed: int = 0) -> Path:
+    """The debug-roll piano-roll VAE with seeded, untrained weights, saved under ``root``.
+
+    Real model code with random weights: what the app does with a piano-roll model (examples,
+    uploads, all four actions, MIDI, audio, pictures) in about a second, where training even
+    the tiny recipe takes a minute on a busy 2-core machine. ``frames_per_quarter`` 2 gives
+    the Nottingham frame grid (the "folk-chords" role).
+    """
+    import torch
+
+    base = registry.get_recipe("debug-roll")
+    config = dataclasses.replace(base.model, frames_per_quarter=frames_per_quarter,
+                                 max_frames=64 * frames_per_quarter)
+    torch.manual_seed(seed)
+    model = registry.build_model(config)
+    return model.save_pretrained(Path(root) / f"roll_fpq{frames_per_quarter}")
+
+
 def debug_vae_2d_recipe() -> registry.Recipe:
     """The debug VAE recipe with a 2-d latent (for the latent map)."""
     base = registry.get_recipe("debug-mnist-vae")

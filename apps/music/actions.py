@@ -164,7 +164,8 @@ class MusicActions:
             for _, data in examples:
                 data.flags.writeable = False  # shared by every request
             self.examples[role] = dict(examples)
-        threading.Thread(target=self._warm_up, name="music-tab-warm-up", daemon=True).start()
+        # not a daemon: interrupting torch or fluidsynth at exit would abort the process
+        threading.Thread(target=self._warm_up, name="music-tab-warm-up").start()
 
     def _warm_up(self) -> None:
         try:
@@ -175,7 +176,7 @@ class MusicActions:
                     if names:
                         kind.write_wav(next(iter(names.values())), Path(tmp) / "warm.wav",
                                        kind.default_bpm, kind.default_program)
-                    kind.sample(1, 0.5, 1.0, 0)
+                    kind.warm_up()
         except Exception as e:  # only a speed-up; the handlers report real problems
             print(f"warning: music tab warm-up failed: {e}", file=sys.stderr)
 

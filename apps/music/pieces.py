@@ -26,6 +26,7 @@ from apps.common import check_upload, md, shown_name
 from gen.core.errors import GenError
 from gen.music import rollio
 from gen.music.io import (
+    ExtractionOptions,
     MusicVAE,
     extract_file,
     load_examples,
@@ -96,6 +97,16 @@ def join_wavs(paths: Sequence[Path], gap_s: float, out: Path) -> Path:
     return out
 
 
+def _plural_windows(n: int, bars: int) -> str:
+    return f"{n} window{'s' if n != 1 else ''} of {bars} bars"
+
+
+def _track_words(track: dict[str, Any]) -> str:
+    """'2 Lead (Flute)' for a track of an extraction report (numbered from 1)."""
+    name = f" {track['name'][:40]}" if track.get("name") else ""
+    return f"{int(track['index']) + 1}{name} ({track.get('instrument', '?')})"
+
+
 def pitch_span(notes: Sequence[Note]) -> str:
     """'D4-B5' for notes, '' without notes."""
     if not notes:
@@ -133,6 +144,10 @@ class Kind:
         return len(data) / self.steps_per_bar
 
     # the rest is the kind's own
+    def warm_up(self) -> None:
+        """Run the model once, cheaply."""
+        raise NotImplementedError
+
     def notes(self, data: np.ndarray) -> list[Note]:
         """The notes to draw: [(pitch, start, end)] in grid steps."""
         raise NotImplementedError
@@ -187,9 +202,12 @@ class Kind:
 
 # --------------------------------------------------------------------------- melodies
 @functools.lru_cache(maxsize=64)
-def _extract(path: str, size: int, mtime_ns: int, bars: int) -> tuple[np.ndarray, Any]:
-    """The library's extraction of one uploaded file, cached by (path, size, mtime, bars)."""
-    wins, report = extract_file(path, bars)[bars]
+def _extract(path: str, size: int, mtime_ns: int, bars: int, track: str | None = None
+             ) -> tuple[np.ndarray, Any]:
+    """The library's extraction of one uploaded file, cached by (path, size, mtime, bars,
+    track); ``track`` None: the melody track the library picks, "all": every track."""
+    options = ExtractionOptions(track=track) if track else None
+    wins, report = extract_file(path, bars, options)[bars]
     wins = wins.astype(np.int64)
     wins.flags.writeable = False  # shared between requests
     return wins, report
@@ -216,7 +234,7 @@ def _tracks(path: str, size: int, mtime_ns: int) -> list[tuple[str, dict[int, se
         for note in inst.notes:
             step = int(round(4 * pm.time_to_tick(note.start) / pm.resolution))
             onsets.setdefault(step, set()).add(note.pitch)
-        name = inst.name.strip() or f"{i + 1}"
+        name = f"{i + 1} {inst.name.strip()[:40]}".strip()  # numbered from 1, as in the report
         out.append((f"{name} ({pretty_midi.program_to_instrument_name(inst.program)})", onsets))
     return out
 
@@ -266,12 +284,17 @@ class MelodyKind(Kind):
         return load_examples(self.n_bars)
 
     def upload(self, path: str | Path) -> Upload:
-        """Melody windows of the model's length, each labelled with its track and bars."""
+        """Melody windows of the model's length, each labelled with its track and bars: first
+        those of the melody track the library picks, then those of the other tracks."""
         st = check_upload(path, "MIDI files").stat()
         key = (str(path), st.st_size, st.st_mtime_ns)
-        wins, report = _extract(*key, self.n_bars)
         name = shown_name(path)
-        if not len(wins):
+        main, report = _extract(*key, self.n_bars)
+        every, _ = _extract(*key, self.n_bars, "all")
+        seen = {tuple(w) for w in main}
+        others = [w for w in every if tuple(w) not in seen]
+        wins = [*main, *others]
+        if not wins:
             return Upload([], f"**{md(name)}**: no {self.n_bars}-bar melody: "
                           f"{md(str(report.reason))}.", str(report.reason))
         tracks = _tracks(*key)
@@ -281,12 +304,24 @@ class MelodyKind(Kind):
             where = window_origin(w, tracks) or f"window {i + 1}"
             what = f"{len(notes)} notes, {pitch_span(notes)}" if notes else "rests only"
             labels.append((f"{where} · {what}", w))
-        found = (f"**{md(name)}**: {len(wins)} window{'s' if len(wins) > 1 else ''} of "
-                 f"{self.n_bars} bars from {report.melodies} "
-                 f"melod{'y' if report.melodies == 1 else 'ies'}.")
+        found = f"**{md(name)}**: {_plural_windows(len(wins), self.n_bars)}"
+        used = next((t for t in report.tracks if t.get("index") == report.track), None)
+        if used is not None and len(main):
+            found += (f": {len(main)} from the melody track {md(_track_words(used))} "
+                      f"({md(report.track_choice)})")
+            found += f", {len(others)} from the other tracks." if others else "."
+        else:
+            found += "."
+        lines = [*report.notices, *report.repairs]  # budget cuts and repairs, in words
+        if lines:
+            found += " " + " ".join(md(f"{x[:1].upper()}{x[1:]}.") for x in lines)
         return Upload(labels, found)
 
     # ------------------------------------------------------------- model calls
+    def warm_up(self) -> None:
+        """Run the model once (the first click then does not pay for it)."""
+        self.model.sample(n=1, temperature=0.5, seed=0)
+
     def reconstruct(self, items: list[np.ndarray]) -> list[np.ndarray]:
         """Greedy decoding of each melody's code: (N, T) -> (N, T)."""
         return list(self.model.reconstruct(np.stack(items)))
@@ -408,6 +443,10 @@ class RollKind(Kind):
         return Upload(windows, found.strip())
 
     # ------------------------------------------------------------- model calls
+    def warm_up(self) -> None:
+        """Run the model once over a few frames (a whole sample would take seconds)."""
+        self.model.sample(1, temperature=1.0, seed=0, frames=2)
+
     def reconstruct(self, items: list[np.ndarray]) -> list[np.ndarray]:
         """Greedy decoding of each roll's code, each to its own length."""
         return rollio.roll_list(self.model.reconstruct(list(items)))

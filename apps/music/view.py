@@ -119,13 +119,15 @@ def cards_html(cards: Sequence[Card], cols: int = 1, caption: str = "") -> str:
 
 
 VIEW_CSS = """
-.gen-cards { display: grid; gap: 12px; grid-template-columns: repeat(var(--gen-cols), minmax(0, 1fr)); }
+.gen-cards { display: grid; gap: 12px;
+  grid-template-columns: repeat(var(--gen-cols), minmax(0, 1fr)); }
 .gen-caption { font-size: 0.85em; opacity: 0.75; margin: 2px 0 6px; }
 .gen-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px;
   background: var(--block-background-fill); min-width: 0; }
 .gen-card.gen-big { grid-column: 1 / -1; }
 .gen-card.gen-big .gen-roll { height: 260px !important; }
-.gen-card.gen-playing { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent-soft); }
+.gen-card.gen-playing { border-color: var(--color-accent);
+  box-shadow: 0 0 0 2px var(--color-accent-soft); }
 .gen-title { font-size: 0.9em; font-weight: 600; margin-bottom: 4px; overflow-wrap: anywhere; }
 .gen-roll { display: flex; cursor: zoom-in; }
 .gen-card.gen-big .gen-roll { cursor: zoom-out; }
