@@ -88,6 +88,14 @@ def _read(model: Any, specs: list[str], args: argparse.Namespace) -> Any:
                                                 model))
 
 
+def _precheck(model: Any, count: int, args: argparse.Namespace) -> None:
+    """Refuse output options that would exceed a budget (e.g. the audio length) before the
+    model runs: the head io's ``check_output(model, count, options)``, when it has one."""
+    check = getattr(_io(model), "check_output", None)
+    if check is not None:
+        check(model, count, _options(args))
+
+
 def _write(model: Any, outputs: Any, args: argparse.Namespace, stem: str,
            titles: list[str]) -> None:
     for p in _io(model).write(model, outputs, _out(args), stem, titles, _options(args)):
@@ -181,6 +189,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     """Sample from the prior and write the results."""
     model = _model(args.model)
+    _precheck(model, args.n, args)
     out = model.sample(n=args.n, temperature=args.temperature, seed=args.seed,
                        prior_scale=args.prior_scale, greedy=args.greedy)
     how = "greedy" if args.greedy else f"temperature {args.temperature:g}"
@@ -192,6 +201,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_reconstruct(args: argparse.Namespace) -> None:
     """Encode inputs and decode them again (inputs above, reconstructions below)."""
     model = _model(args.model)
+    _precheck(model, 2 * max(len(args.inputs), 4), args)
     x = _read(model, args.inputs, args)
     y = model.reconstruct(x)
     both = _stack(x, y)
@@ -204,6 +214,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
 def cmd_interpolate(args: argparse.Namespace) -> None:
     """Decode the latent path between two inputs, endpoints included."""
     model = _model(args.model)
+    _precheck(model, args.steps, args)
     a, b = _read(model, [args.a], args), _read(model, [args.b], args)
     path = model.interpolate(a, b, steps=args.steps, method=args.method)
     _write(model, path, args, "interpolation",
@@ -213,6 +224,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 def cmd_grid(args: argparse.Namespace) -> None:
     """Decode a rows x cols grid between four corner inputs."""
     model = _model(args.model)
+    _precheck(model, args.rows * args.cols, args)
     corners = _read(model, args.corners, args)
     out = model.grid(corners, rows=args.rows, cols=args.cols, method=args.method)
     _write(model, out, args, "grid",
@@ -388,6 +400,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # type: ignore[override]
         message = re.sub(r"'([^']{60})[^']+'", lambda m: f"'{m.group(1)}…'", message)
+        message = re.sub(r"\S{61,}", lambda m: m.group(0)[:60] + "…", message)
         super().error(L.clip(message, 400))
 
 

@@ -17,8 +17,9 @@ def write_midi(path: Path, tracks: list[dict], time_signature: tuple[int, int] |
                bpm: float = 120.0) -> Path:
     """Write a MIDI file with pretty_midi.
 
-    tracks: dicts with ``notes`` [(pitch, start_step, end_step)], optional ``program`` and
-    ``is_drum``. Steps are 16th notes at ``bpm``.
+    tracks: dicts with ``notes`` [(pitch, start_step, end_step)], optional ``program``,
+    ``is_drum`` and ``name`` (the track name). Steps are 16th notes at ``bpm``; a note may
+    end where it starts (zero length).
     """
     import pretty_midi
 
@@ -27,8 +28,8 @@ def write_midi(path: Path, tracks: list[dict], time_signature: tuple[int, int] |
     if time_signature:
         pm.time_signature_changes.append(pretty_midi.TimeSignature(*time_signature, 0.0))
     for tr in tracks:
-        inst = pretty_midi.Instrument(program=tr.get("program", 0), is_drum=tr.get("is_drum",
-                                                                                   False))
+        inst = pretty_midi.Instrument(program=tr.get("program", 0),
+                                      is_drum=tr.get("is_drum", False), name=tr.get("name", ""))
         for p, s, e in tr["notes"]:
             inst.notes.append(pretty_midi.Note(velocity=90, pitch=p, start=s * step,
                                                end=e * step))

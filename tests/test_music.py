@@ -175,6 +175,149 @@ def test_extraction_empty_corrupt_and_short_files(tmp_path):
         extract.melody_window(long, 2, 7)
 
 
+# ----------------------------------------------------------------------------- musicians' files
+def _band(tmp_path, name="band.mid"):
+    """Strings (high chords), a flute melody, a bass and drums, as a real multitrack file."""
+    melody = scale_melody(4, 72)  # mean pitch about 77, one note at a time
+    pad = [(p, s, s + 16) for s in range(0, 64, 16) for p in (79, 83, 86)]  # higher, chords
+    bass = scale_melody(4, 36, note_len=8)
+    drums = [(36, s, s + 1) for s in range(0, 64, 4)]
+    return write_midi(tmp_path / name, [
+        {"notes": pad, "program": 48, "name": "Strings"},
+        {"notes": melody, "program": 73, "name": "Flute solo"},
+        {"notes": bass, "program": 33, "name": "Bass"},
+        {"notes": drums, "is_drum": True, "name": "Kit"}])
+
+
+def test_multitrack_melody_track_by_rule_and_by_choice(tmp_path):
+    f = _band(tmp_path)
+    alone = write_midi(tmp_path / "alone.mid", [{"notes": scale_melody(4, 72), "program": 73}])
+    wins, rep = _windows(f)
+    # the flute: the strings lie higher but play chords; bass and drums add nothing
+    assert rep.track == 1 and "chosen by rule" in rep.track_choice
+    assert np.array_equal(wins, _windows(alone)[0])
+    assert [(t["name"], t["program"], t["is_drum"]) for t in rep.tracks] == [
+        ("Strings", 48, False), ("Flute solo", 73, False), ("Bass", 33, False),
+        ("Kit", 0, True)]
+    text = "\n".join(rep.details())
+    assert "melody track 1 'Flute solo' (Flute, program 73)" in text
+    assert "0 'Strings' (String Ensemble 1, program 48)" in text and "3 'Kit' (drums)" in text
+    # the user picks another track, by number or by name
+    bass, rep_b = extract.extract_file(f, 2, extract.ExtractionOptions(track=2))[2]
+    assert rep_b.track == 2 and rep_b.track_choice == "chosen by the user"
+    assert all(tokens.token_to_pitch(t) < 60 for t in bass.ravel() if t >= 2)
+    by_name = extract.melody_windows(f, 2, track="bass")
+    assert np.array_equal(by_name, bass)
+    for bad, why in ((3, "track 3 is a drum track"), (9, "track 9 has no notes"),
+                     ("Oboe", "no track is named 'Oboe'")):
+        w, r = extract.extract_file(f, 2, extract.ExtractionOptions(track=bad))[2]
+        assert len(w) == 0 and r.reason.startswith("no such track") and why in r.reason
+        assert "1 'Flute solo'" in r.reason  # lists the tracks to choose from
+    tracks, chosen = extract.list_tracks(f)
+    assert chosen == 1 and [t.index for t in tracks] == [0, 1, 2, 3]
+    assert tracks[1].one_at_a_time == 1.0 and tracks[0].one_at_a_time == 0.0
+
+
+def test_piano_hands_on_two_tracks_right_hand_wins(tmp_path):
+    right = [(p, s, s + 8) for s, p in zip(range(0, 64, 8), (72, 76, 74, 71, 72, 79, 77, 76))]
+    right += [(p - 5, s, e) for p, s, e in right[::2]]  # some chords: not one at a time
+    left = [([48, 55, 52, 55][i % 4], 2 * i, 2 * i + 2) for i in range(32)]  # Alberti bass
+    f = write_midi(tmp_path / "hands.mid", [{"notes": right, "name": "RH"},
+                                            {"notes": left, "name": "LH"}])
+    tracks, chosen = extract.list_tracks(f)
+    assert tracks[1].one_at_a_time == 1.0 and tracks[0].one_at_a_time < 0.75
+    assert chosen == 0  # the left hand is an octave and more below: not a melody candidate
+
+
+def test_top_voice_keeps_held_melody_over_alberti_bass(tmp_path):
+    melody = [(72, 0, 8), (76, 8, 16), (74, 16, 24), (71, 24, 32)]  # half notes
+    alberti = [([48, 55, 52, 55][i % 4], 2 * i, 2 * i + 2) for i in range(16)]
+    f = write_midi(tmp_path / "alberti.mid", [{"notes": melody + alberti}])  # one piano track
+    wins, rep = _windows(f)
+    assert tokens.tokens_to_notes(wins[0]) == melody  # held notes are not cut
+    assert any("top voice: left out 12 lower note(s)" in r for r in rep.repairs)
+    old, _ = extract.extract_file(f, 2, extract.ExtractionOptions.musicvae())[2]
+    assert tokens.tokens_to_notes(old[0])[:2] == [(72, 0, 2), (55, 2, 4)]  # MusicVAE's rule
+    # a higher note still cuts a held lower one; a note after the held one ends is kept
+    rising = [(60, 0, 16), (67, 4, 8), (64, 16, 32)]
+    f2 = write_midi(tmp_path / "rising.mid", [{"notes": rising}])
+    assert tokens.tokens_to_notes(_windows(f2)[0][0]) == [(60, 0, 4), (67, 4, 8),
+                                                           (64, 16, 32)]
+
+
+def test_repairs_are_reported(tmp_path):
+    import pretty_midi
+
+    f = write_midi(tmp_path / "range.mid", [{"notes": [(60, 0, 8), (110, 8, 16), (10, 16, 24),
+                                                       (64, 24, 32)]}])
+    assert "left out 2 note(s) outside the models' range 21-108 (pitches 10-110)" in (
+        _windows(f)[1].repairs)
+    f = write_midi_tempo_change(tmp_path / "tempo.mid", scale_melody(4, 60),
+                                scale_melody(4, 67))
+    assert any(r.startswith("split into 2 parts at tempo or time-signature changes (at 0:08)")
+               for r in _windows(f)[1].repairs)
+    # overlapping notes of one pitch merged; zero-length notes dropped (a PrettyMIDI input)
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    inst = pretty_midi.Instrument(0)
+    step = 0.125
+    for p, s, e in [(60, 0, 8), (60, 4, 12), (62, 12, 12), (64, 16, 32)]:
+        inst.notes.append(pretty_midi.Note(velocity=90, pitch=p, start=s * step, end=e * step))
+    pm.instruments.append(inst)
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    wins, rep = extract.extract_windows(midi.to_note_sequence(pm), 2)[2]
+    assert tokens.tokens_to_notes(wins[0]) == [(60, 0, 12), (64, 16, 32)]
+    assert rep.repairs[:2] == [
+        "merged 1 note(s) that overlapped a note of the same pitch on the same track",
+        "dropped 1 zero-length note(s)"]
+    # a note held through a whole window: that window has no onset and is dropped
+    held = write_midi(tmp_path / "held.mid", [{"notes": [(60, 0, 48)] + [
+        (p, 48 + s, 48 + e) for p, s, e in scale_melody(2, 62)]}])
+    wins, rep = _windows(held)
+    assert len(wins) == 3 and all((w >= 2).any() for w in wins)
+    assert "dropped 1 distinct window(s) without a note onset" in " ".join(rep.repairs)
+    kept, rep = extract.extract_file(held, 2, extract.ExtractionOptions.musicvae())[2]
+    assert len(kept) == 4 and "kept 1 distinct window(s)" in " ".join(rep.repairs)
+
+
+def _damaged(tmp_path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    wins, rep = _windows(path)
+    assert len(wins) == 0
+    return rep.reason
+
+
+def test_malformed_files_named_in_plain_words(tmp_path):
+    good = write_midi(tmp_path / "good.mid", [{"notes": scale_melody(4)}]).read_bytes()
+    assert good[10:12] == b"\x00\x02"  # two tracks: tempo map and notes
+    cases = {
+        "empty.mid": (b"", "unreadable: empty file (0 bytes)"),
+        "text.mid": (b"not midi at all", "unreadable: not a MIDI file"),
+        "cut.mid": (good[: len(good) // 2], "unreadable: truncated: track 2 of 2 declares"),
+        "head.mid": (good[:10], "unreadable: truncated: the file ends inside its header"),
+        "tpq0.mid": (good[:12] + b"\x00\x00" + good[14:],
+                     "unreadable: the header gives 0 ticks per quarter note"),
+        "smpte.mid": (good[:12] + b"\xe7\x28" + good[14:],
+                      "unreadable: the file counts time in SMPTE frames (25 frames per second, "
+                      "40 ticks per frame)"),
+        "count.mid": (good[:10] + b"\x00\x03" + good[12:],
+                      "unreadable: damaged header: it announces 3 tracks but the file holds 2"),
+        "status.mid": (good[:22] + b"\x00\x42" + good[24:],
+                       "unreadable: damaged track 1 of 2: it has a data byte where an event "
+                       "should start"),
+    }
+    for name, (data, words) in cases.items():
+        reason = _damaged(tmp_path, name, data)
+        assert reason.startswith(words), (name, reason)
+        assert "Error" not in reason and "<class" not in reason, reason  # no parser text
+    # fewer tracks announced than present: every track is read, and the report says so
+    fewer = tmp_path / "fewer.mid"
+    fewer.write_bytes(good[:10] + b"\x00\x01" + good[12:])
+    wins, rep = _windows(fewer)
+    assert len(wins) == 3
+    assert "the header announces 1 track(s) but the file holds 2: all 2 are read" in rep.notices
+
+
 def test_bad_options_raise():
     with pytest.raises(GenError, match="3/4"):
         extract.ExtractionOptions(time_signatures=("3/4",))

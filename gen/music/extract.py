@@ -290,10 +290,12 @@ def _resolve_track(choice: int | str, tracks: list[TrackInfo]) -> tuple[int | No
     """The instrument number of a user's track choice; (None, reason) when there is none."""
     listing = "; ".join(t.label() for t in tracks[:16]) or "none with notes"
     if isinstance(choice, str) and not choice.strip().lstrip("-").isdigit():
-        hits = [t for t in tracks if t.name.strip().lower() == choice.strip().lower()]
+        want = choice.strip().lower()
+        hits = ([t for t in tracks if t.name.strip().lower() == want]
+                or [t for t in tracks if t.instrument.lower() == want])
         if not hits:
-            return None, (f"{NO_SUCH_TRACK}: no track is named {limits.shown(choice)}; "
-                          f"tracks: {listing}")
+            return None, (f"{NO_SUCH_TRACK}: no track is named {limits.shown(choice)} (by its "
+                          f"name or its instrument); tracks: {listing}")
         chosen = hits[0]
     else:
         k = int(choice)
@@ -407,16 +409,25 @@ def _melodies(quantized: Any, options: ExtractionOptions) -> tuple[list[list[int
     spb = STEPS_PER_BAR
     out: list[list[int]] = []
     hidden = 0
-    instruments = sorted({n.instrument for n in quantized.notes if not n.is_drum})
-    for inst in instruments:
+    by_inst: dict[int, list[Any]] = {}
+    for n in quantized.notes:
+        if not n.is_drum:
+            by_inst.setdefault(n.instrument, []).append(n)
+    skeleton = None
+    if options.top_voice or len(by_inst) > 1:  # one sequence per track: O(notes) in all
+        skeleton = type(quantized)()
+        skeleton.CopyFrom(quantized)
+        del skeleton.notes[:]
+    for inst in sorted(by_inst):
         source = quantized
-        if options.top_voice:
-            kept, dropped = _top_voice([n for n in quantized.notes if n.instrument == inst])
-            hidden += dropped
+        if skeleton is not None:
+            notes = by_inst[inst]
+            if options.top_voice:
+                notes, dropped = _top_voice(notes)
+                hidden += dropped
             source = type(quantized)()
-            source.CopyFrom(quantized)
-            del source.notes[:]
-            source.notes.extend(kept)
+            source.CopyFrom(skeleton)
+            source.notes.extend(notes)
         start = 0
         while True:
             mel = ns.Melody()

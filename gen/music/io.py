@@ -38,7 +38,8 @@ from gen.music.render import SineFallbackWarning, pianoroll_image, plot_pianorol
 
 __all__ = [
     "MELODY_RULE", "MIDI_SUFFIXES", "ExtractionOptions", "ExtractionReport", "MusicVAE",
-    "SineFallbackWarning", "TrackInfo", "audio_seconds", "extract_file", "find_midi_files",
+    "SineFallbackWarning", "TrackInfo", "audio_seconds", "check_output", "extract_file",
+    "find_midi_files",
     "list_tracks", "load_examples", "melody_track", "melody_window", "melody_windows",
     "pianoroll_image", "pitch_name", "plot_pianoroll", "read", "render_audio",
     "ship_pictures", "to_midi", "to_midi_zip", "tokens_to_notes", "write",
@@ -93,6 +94,27 @@ def audio_seconds(melodies: np.ndarray | list, bpm: float, gap_bars: int) -> flo
     return steps * 60.0 / bpm / STEPS_PER_QUARTER
 
 
+def _check_audio(lengths: list[int], options: dict) -> tuple[float, int]:
+    """(bpm, gap_bars) of the output options, refusing audio longer than AUDIO_MAX_SECONDS."""
+    bpm = limits.check_number(120.0 if options.get("bpm") is None else options["bpm"], "bpm",
+                              *limits.BPM_RANGE)
+    gap = limits.check_whole(options.get("gap_bars", 1), "gap_bars", 0, limits.MAX_GAP_BARS)
+    if options.get("audio", True):
+        secs = audio_seconds([np.zeros(n) for n in lengths], bpm, gap)
+        if secs > limits.AUDIO_MAX_SECONDS:
+            raise GenError(
+                f"the audio would last {secs:,.0f} s at {bpm:g} bpm; at most "
+                f"{limits.AUDIO_MAX_SECONDS:g} s is rendered (gen.core.limits."
+                "AUDIO_MAX_SECONDS): raise the bpm, write fewer melodies or add --no-audio")
+    return bpm, gap
+
+
+def check_output(model: MusicVAE, count: int, options: dict) -> None:
+    """Refuse output options for ``count`` melodies that exceed a budget (the audio length),
+    before the model runs."""
+    _check_audio([model.config.seq_len] * int(count), options)
+
+
 def write(model: MusicVAE, outputs: np.ndarray, out_dir: str | Path, stem: str,
           titles: list[str], options: dict) -> list[Path]:
     """Write melodies (N, T): ``stem.mid`` (all in sequence), ``stem_XX.mid`` each,
@@ -100,17 +122,8 @@ def write(model: MusicVAE, outputs: np.ndarray, out_dir: str | Path, stem: str,
 
     ``options``: bpm, program, gap_bars, audio (bool), plot (bool).
     """
-    bpm = limits.check_number(120.0 if options.get("bpm") is None else options["bpm"], "bpm",
-                              *limits.BPM_RANGE)
+    bpm, gap = _check_audio([len(m) for m in outputs], options)
     program = int(options.get("program") or 0)
-    gap = limits.check_whole(options.get("gap_bars", 1), "gap_bars", 0, limits.MAX_GAP_BARS)
-    if options.get("audio", True):
-        secs = audio_seconds(outputs, bpm, gap)
-        if secs > limits.AUDIO_MAX_SECONDS:
-            raise GenError(
-                f"the audio would last {secs:,.0f} s at {bpm:g} bpm; at most "
-                f"{limits.AUDIO_MAX_SECONDS:g} s is rendered (gen.core.limits."
-                "AUDIO_MAX_SECONDS): raise the bpm, write fewer melodies or add --no-audio")
     written = [to_midi(outputs, out_file(out_dir, f"{stem}.mid"), bpm, program, gap)]
     for i, m in enumerate(outputs):
         written.append(to_midi(m, out_file(out_dir, f"{stem}_{i:02d}.mid"), bpm, program, 0))
