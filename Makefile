@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages: fluidsynth renders MIDI to audio; chromium runs the browser tests.
 SYSTEM_PACKAGES := fluidsynth chromium
 
-.PHONY: install app demo bench-app test test-all lint clean
+.PHONY: install app demo bench-app test test-all stress lint clean
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ test: install lint
 
 test-all: install lint
 	$(PY) -m pytest -q -m ''
+
+# Heavy hostile inputs (not in CI): each `gen` run in its own process under a memory limit,
+# with its wall time and peak memory. The quick versions are tests/test_hardening.py.
+stress: install
+	$(PY) scripts/stress.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
