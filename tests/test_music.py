@@ -679,6 +679,25 @@ def test_cli_verbs_write_into_out(tiny_model, tmp_path, capsys):
         out_file(out, "../evil.mid")
 
 
+def test_cli_track_choice_and_report_lines(tmp_path, capsys):
+    from gen.cli import main
+
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    _band(folder, "band.mid")
+    assert main(["extract", str(folder / "band.mid"), "--track", "Bass"]) == 0
+    out = capsys.readouterr().out
+    assert "melody track 2 'Bass' (Electric Bass (finger), program 33)" in out
+    assert "(chosen by the user)" in out and "1 'Flute solo'" in out
+    assert main(["data", "music", "--midi", str(folder), "--out", str(tmp_path / "ds"),
+                 "--bars", "2", "--workers", "1"]) == 0
+    stats = json.loads((tmp_path / "ds" / "stats.json").read_text())
+    assert stats["extraction"]["band.mid"][0].startswith("melody track 1 'Flute solo'")
+    assert stats["settings"]["options"]["track"] is None  # the rule, recorded in the cache key
+    assert sum(stats["windows"]["2"]["total"].values()) == 3  # the flute's windows only
+    capsys.readouterr()
+
+
 def test_cli_ship_writes_card(tiny_model, corpus_dataset, tmp_path):
     from gen.cli import main
 

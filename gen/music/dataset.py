@@ -131,10 +131,11 @@ def _extract_job(args: tuple[TuneNotes, ExtractionOptions, tuple[int, ...]]
 
 
 def _midi_job(args: tuple[str, ExtractionOptions, tuple[int, ...]]
-              ) -> tuple[str, dict[int, tuple[np.ndarray, str | None]]]:
+              ) -> tuple[str, dict[int, tuple[np.ndarray, str | None]], list[str]]:
     path, options, bars = args
     res = extract_file(path, bars, options)
-    return path, {b: (w, rep.reason) for b, (w, rep) in res.items()}
+    details = res[bars[0]][1].details()  # track used, repairs, budget cuts
+    return path, {b: (w, rep.reason) for b, (w, rep) in res.items()}, details
 
 
 def _run_jobs(fn: Callable, jobs: list, workers: int, progress: bool, desc: str) -> list:
@@ -202,7 +203,8 @@ def _load_tunes(path: Path) -> list[TuneNotes]:
 def _reason_kind(reason: str) -> str:
     """Group reasons by their kind: 'unsupported time signature 3/4 (...)' -> '... 3/4'."""
     return re.sub(r" \(supported:.*\)$", "", reason.split(":")[0] if reason.startswith(
-        ("too short", "drums only", "no notes in range", "unreadable")) else reason)
+        ("too short", "drums only", "no notes in range", "unreadable", "no such track"))
+        else reason)
 
 
 def _write_dataset(
@@ -392,12 +394,14 @@ def prepare_midi(
                         workers or os.cpu_count() or 1, progress, "extract")
     rel = {str(f): (f.resolve().relative_to(root).as_posix() if root.is_dir() else f.name)
            for f in files}
-    items = [(rel[p], "midi", res) for p, res in results]
-    unreadable = Counter(res[bars[0]][1] for _, res in results
+    items = [(rel[p], "midi", res) for p, res, _ in results]
+    unreadable = Counter(res[bars[0]][1] for _, res, _ in results
                          if res[bars[0]][1] and res[bars[0]][1].startswith("unreadable"))
     extra = {"tunes": {"read": len(files), "failed": sum(unreadable.values()),
                        "failed_why": dict(unreadable)},
-             "seconds": round(time.time() - t0, 1)}
+             "seconds": round(time.time() - t0, 1),
+             # per file: the melody track used, what was repaired or cut (extraction report)
+             "extraction": {rel[p]: details for p, _, details in results if details}}
     stats = _write_dataset(out, items, bars, split, settings, extra)
     log(summarize(stats, out))
     return out
