@@ -72,7 +72,10 @@ MAX_WINDOW_BARS = 64  # the longest melody window the extraction slices
 # ----------------------------------------------------------------------------- checks
 def shown(value: Any, width: int = 40) -> str:
     """``repr(value)`` cut to ``width`` characters, so a message never echoes a large input."""
-    text = repr(value) if not isinstance(value, float) else f"{value:g}"
+    try:
+        text = repr(value) if not isinstance(value, float) else f"{value:g}"
+    except ValueError:  # an int of more than 4,300 digits has no repr
+        text = "a number of more than 4,300 digits"
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

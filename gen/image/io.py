@@ -23,11 +23,11 @@ from gen.image.plots import (
     save_scatter,
     tile,
 )
-from gen.image.preprocess import add_noise, mnist_style, upsample_bicubic
+from gen.image.preprocess import add_noise, check_pixels, mnist_style, upsample_bicubic
 
 __all__ = [
-    "ImageModel", "add_noise", "codes", "downsample", "latent_grid_values", "latent_map",
-    "load_image_file", "load_mnist", "make_plots", "mnist_style", "psnr", "save_grid",
+    "ImageModel", "add_noise", "check_pixels", "codes", "downsample", "latent_grid_values",
+    "latent_map", "load_image_file", "load_mnist", "make_plots", "mnist_style", "psnr", "save_grid",
     "save_scatter", "tile", "upsample_bicubic", "read", "write", "ship_pictures",
 ]
 

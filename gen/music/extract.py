@@ -115,10 +115,11 @@ class ExtractionOptions:
             )
         if not self.gap_bars > 0:
             raise GenError(f"gap_bars must be > 0, got {self.gap_bars}")
-        if self.track is not None and not isinstance(self.track, (int, str)):
+        if self.track is not None and (not isinstance(self.track, (int, str))
+                                       or isinstance(self.track, bool)):
             raise GenError(f"track must be a track number, a track name or 'all', got "
                            f"{limits.shown(self.track)}")
-        if isinstance(self.track, int) and not isinstance(self.track, bool):
+        if isinstance(self.track, int):
             limits.check_whole(self.track, "track", 0, 2**16)
 
     @classmethod
@@ -195,7 +196,7 @@ class ExtractionReport:
                 out.append("other tracks (not used; pick one with track=N / --track N): "
                            + "; ".join(others[:16]) + (f"; and {len(others) - 16} more"
                                                        if len(others) > 16 else ""))
-        elif len(self.tracks) > 1:
+        elif self.track_choice and len(self.tracks) > 1:
             out.append(f"every track used ({self.track_choice})")
         return out + list(self.notices) + list(self.repairs)
 
