@@ -140,6 +140,39 @@ def test_windows_per_file_budget(tmp_path, monkeypatch):
     assert "MAX_WINDOWS_PER_FILE" in rep.notices[-1]
 
 
+def test_damaged_files_never_raise_anything_but_words(tmp_path):
+    """Seeded random damage (bytes changed, cut, inserted) to real MIDI files: each one yields
+    windows or a reason in words; no other exception, no parser's raw text."""
+    import random
+
+    base = [write_midi(tmp_path / "a.mid", [{"notes": scale_melody(4)},
+                                            {"notes": scale_melody(4, 40), "program": 33}]
+                       ).read_bytes(),
+            many_notes_midi(200, chord=3)]
+    rng = random.Random(0)
+    t0 = time.time()
+    reasons = set()
+    for i in range(300):
+        d = bytearray(rng.choice(base))
+        for _ in range(rng.randint(1, 3)):
+            j = rng.randrange(max(1, len(d)))
+            op = rng.random()
+            if op < 0.6:
+                d[j:j + 1] = bytes([rng.randrange(256)])
+            elif op < 0.8:
+                del d[j:j + rng.randint(1, 8)]
+            else:
+                d = d[:j]
+        f = tmp_path / f"fuzz{i}.mid"
+        f.write_bytes(bytes(d))
+        wins, rep = extract.extract_file(f, 2)[2]
+        if rep.reason:
+            reasons.add(rep.reason.split(":")[0])
+            assert "<class" not in rep.reason and "Traceback" not in rep.reason
+    assert "unreadable" in reasons
+    assert time.time() - t0 < 60
+
+
 # ----------------------------------------------------------------------------- images
 def test_huge_png_header_refused_before_decoding(tmp_path):
     png = huge_png(tmp_path / "big.png", 8_000, 8_000)  # 64 megapixels, about 70 KB

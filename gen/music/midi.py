@@ -108,7 +108,10 @@ class _Track:
         """Whether an event other than the end-of-track marker follows."""
         if self.complete:
             return False
-        _, j = _vlq(self.data, self.i, self.end)
+        try:
+            _, j = _vlq(self.data, self.i, self.end)
+        except _Damaged:  # damage after the cut: something follows, and it is not read
+            return True
         return not (j + 1 < self.end and self.data[j] == 0xFF and self.data[j + 1] == 0x2F)
 
     def advance(self, tick_limit: int, event_limit: int) -> int:
@@ -197,6 +200,8 @@ class _Track:
         elif mtype == 0x58:
             if len(body) != 4:
                 raise _Damaged(f"has a time signature event of {len(body)} bytes (4 expected)")
+            if body[0] == 0 or body[1] > 7:
+                raise _Damaged(f"has the impossible time signature {body[0]}/2^{body[1]}")
             if self.first:
                 self.change_ticks.append(tick)
         elif mtype == 0x59:
