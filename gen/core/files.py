@@ -16,6 +16,9 @@ from pathlib import Path
 
 from gen.core.errors import GenError
 
+FILE_MODE = 0o644  # mode of every file written here (readable by all, like open() makes)
+DIR_MODE = 0o755
+
 
 def atomic_write(path: str | Path, write: Callable[[Path], object], fsync: bool = False) -> Path:
     """Create ``path`` by calling ``write(tmp)`` on a temporary path beside it, then renaming.
@@ -32,6 +35,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], fsync: bool 
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; results are ordinary files
         if fsync:
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())

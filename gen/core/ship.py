@@ -96,6 +96,10 @@ def ship(run_or_model: str | Path, name: str, dest: str | Path, note: str = "",
     shipped = LatentModel.from_pretrained(dest)
     results = head.call("evaluate", shipped, **eval_options)
     run_dir = src.parent if src.name in ("model", "best") else None
+    if (src / "best.json").is_file():  # early stopping: say which step the weights are from
+        best = json.loads((src / "best.json").read_text())
+        note = (f"Early stopping: these are the weights of step {best['step']}, the best "
+                f"validation {best['metric']} ({best['value']:.4g}) of the run. {note}").strip()
     card = make_card(name, shipped, results, head.call("card", shipped, results),
                      train_record(run_dir), note)
     shipped.save_pretrained(dest, card=card, dtype=torch.float16,
