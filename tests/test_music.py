@@ -218,6 +218,22 @@ def test_multitrack_melody_track_by_rule_and_by_choice(tmp_path):
     assert tracks[1].one_at_a_time == 1.0 and tracks[0].one_at_a_time == 0.0
 
 
+def test_windows_say_which_track_and_bar_they_come_from(tmp_path):
+    late = [(p, 32 + s, 32 + e) for p, s, e in scale_melody(4, 72)]  # enters at bar 3
+    f = write_midi(tmp_path / "late.mid", [{"notes": scale_melody(6, 40), "name": "Bass"},
+                                           {"notes": late, "name": "Lead"}])
+    wins, rep = _windows(f)
+    assert rep.track == 1 and rep.window_tracks == [1, 1, 1]
+    assert rep.window_starts == [2.0, 3.0, 4.0]  # bars 3-4, 4-5, 5-6 counted from 1
+    every, rep = extract.extract_file(f, 2, extract.ExtractionOptions(track="all"))[2]
+    assert sorted(zip(rep.window_tracks, rep.window_starts)) == [
+        (0, 0.0), (0, 1.0), (0, 2.0), (0, 3.0), (0, 4.0), (1, 2.0), (1, 3.0), (1, 4.0)]
+    # after a tempo change the bars go on counting from the file's start
+    f = write_midi_tempo_change(tmp_path / "tempo.mid", scale_melody(4, 60),
+                                scale_melody(4, 67))
+    assert sorted(_windows(f)[1].window_starts) == [0.0, 1.0, 2.0, 4.0, 5.0, 6.0]
+
+
 def test_piano_hands_on_two_tracks_right_hand_wins(tmp_path):
     right = [(p, s, s + 8) for s, p in zip(range(0, 64, 8), (72, 76, 74, 71, 72, 79, 77, 76))]
     right += [(p - 5, s, e) for p, s, e in right[::2]]  # some chords: not one at a time

@@ -176,6 +176,9 @@ class ExtractionReport:
     tracks: list[dict[str, Any]] = field(default_factory=list)  # TrackInfo of every track
     repairs: list[str] = field(default_factory=list)  # what was repaired, one line each
     notices: list[str] = field(default_factory=list)  # budget cuts and header repairs
+    window_tracks: list[int] = field(default_factory=list)  # (N,) the track of each window
+    window_starts: list[float] = field(default_factory=list)  # (N,) where each window starts
+    #   in the file, in bars of 4 quarter notes from its start (0 = the first bar)
 
     def line(self) -> str:
         """One human-readable line, e.g. ``a.mid: 12 windows (2 bars) from 3 melodies``."""
@@ -399,16 +402,26 @@ def _ts_name(ts: Any) -> str:
     return f"{ts.numerator}/{ts.denominator}"
 
 
-def _melodies(quantized: Any, options: ExtractionOptions) -> tuple[list[list[int]], int]:
-    """All melodies (note_seq event lists) of a quantized NoteSequence, instrument by
-    instrument, and the number of notes the top-voice rule left out.
+@dataclass
+class _Melody:
+    """One extracted melody: note_seq events, its track, and its first step in the piece."""
+
+    events: list[int]
+    track: int
+    start_step: int
+    offset_bars: float = 0.0  # where its piece starts in the file, in 16-step bars
+
+
+def _melodies(quantized: Any, options: ExtractionOptions) -> tuple[list[_Melody], int]:
+    """All melodies of a quantized NoteSequence, instrument by instrument, and the number of
+    notes the top-voice rule left out.
 
     The same loop as Magenta's ``extract_melodies``: search from bar 0, extract one melody
     (highest onset wins, a long rest ends it, padded to the bar), continue at the next bar.
     """
     ns = note_seq_module()
     spb = STEPS_PER_BAR
-    out: list[list[int]] = []
+    out: list[_Melody] = []
     hidden = 0
     by_inst: dict[int, list[Any]] = {}
     for n in quantized.notes:
@@ -442,7 +455,7 @@ def _melodies(quantized: Any, options: ExtractionOptions) -> tuple[list[list[int
             events = list(mel)
             if options.max_bars is not None:
                 events = events[: options.max_bars * spb]
-            out.append(events)
+            out.append(_Melody(events, int(inst), int(mel.start_step)))
             start = mel.end_step + (start - mel.end_step) % spb
     return out, hidden
 
@@ -452,6 +465,18 @@ def slice_windows(events: list[int] | tuple[int, ...], bars: int, hop_bars: int 
     """Windows of ``bars`` bars sliding by ``hop_bars`` over one melody's events."""
     w, hop = bars * STEPS_PER_BAR, hop_bars * STEPS_PER_BAR
     return [tuple(events[i - w: i]) for i in range(w, len(events) + 1, hop)]
+
+
+def _quarters_at(seconds: float, sequence: Any) -> float:
+    """Quarter notes from the start of ``sequence`` to ``seconds``, by its tempo map."""
+    tempos = sorted((t.time, t.qpm) for t in sequence.tempos if t.qpm > 0)
+    quarters, t0, qpm = 0.0, 0.0, 120.0
+    for t, q in tempos:
+        if t >= seconds:
+            break
+        quarters += (t - t0) * qpm / 60.0
+        t0, qpm = t, q
+    return quarters + (seconds - t0) * qpm / 60.0
 
 
 def _clock(seconds: float) -> str:
@@ -485,8 +510,9 @@ def extract_windows(
             seen: dict[tuple[int, ...], None] = {}
             silent: set[tuple[int, ...]] = set()
             capped = 0
-            for ev in melodies:
-                for w in slice_windows(ev, b):
+            origins: list[tuple[int, float]] = []
+            for m in melodies:
+                for k, w in enumerate(slice_windows(m.events, b)):
                     if w in seen or w in silent:
                         continue
                     if all(e < 0 for e in w):  # no onset: rests, or a note held from before
@@ -497,10 +523,14 @@ def extract_windows(
                         capped += 1
                         continue
                     seen[w] = None
+                    origins.append((m.track, m.offset_bars + m.start_step / STEPS_PER_BAR + k))
             wins = (np.stack([events_to_tokens(w) for w in seen]) if seen
                     else np.zeros((0, b * STEPS_PER_BAR), np.uint8))
             rep.windows, rep.melodies = len(wins), len(melodies)
-            rep.longest_melody_bars = max((len(m) // STEPS_PER_BAR for m in melodies), default=0)
+            rep.longest_melody_bars = max((len(m.events) // STEPS_PER_BAR for m in melodies),
+                                          default=0)
+            rep.window_tracks = [t for t, _ in origins]
+            rep.window_starts = [round(x, 3) for _, x in origins]
             rep.repairs = list(repairs)
             if silent:
                 rep.repairs.append(
@@ -571,7 +601,7 @@ def extract_windows(
     if cut:  # the budget cut the sequence: nothing is split or quantized past the cut
         seq.total_time = max(n.end_time for n in kept)
 
-    melodies: list[list[int]] = []
+    melodies: list[_Melody] = []
     seen_ts: list[str] = []
     rejected_ts: list[str] = []
     hidden = 0
@@ -606,6 +636,9 @@ def extract_windows(
             rejected_ts.append(ts)
             continue
         found, left_out = _melodies(q, options)
+        offset = _quarters_at(piece.subsequence_info.start_time_offset, seq) / 4
+        for m in found:
+            m.offset_bars = offset
         melodies.extend(found)
         hidden += left_out
     if hidden:
