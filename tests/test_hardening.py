@@ -67,7 +67,8 @@ def test_very_many_notes_are_cut_at_the_note_budget(tmp_path):
     data = many_notes_midi(150_000, chord=20, step_ticks=12)  # 7,500 chords in 938 beats
     check = midi.scan_midi(data, "dense.mid")
     assert check.notes == limits.MIDI_MAX_NOTES and check.cut
-    assert "limit 100,000 notes: gen.core.limits.MIDI_MAX_NOTES" in check.notices[0]
+    assert (f"limit {limits.MIDI_MAX_NOTES:,} notes: gen.core.limits.MIDI_MAX_NOTES"
+            in check.notices[0])
     assert len(check.data) < len(data)
     t0 = time.time()
     again = midi.scan_midi(check.data, "dense.mid")  # the cut file is within every budget

@@ -29,7 +29,8 @@ MIDI_MAX_SECONDS = 600.0  # longer files: the first 10 minutes are used, with a 
 MIDI_MAX_BEATS = 2_400  # quarter notes read (600 bars of 4/4; 10 minutes at 240 bpm): bounds
 #                          the quantized grid whatever the tempo claims
 MIDI_MAX_TICKS = 10_000_000  # pretty_midi allocates one float per tick (80 MB at this size)
-MIDI_MAX_NOTES = 100_000  # notes read (the longest piano pieces have ~20,000)
+MIDI_MAX_NOTES = 50_000  # notes read: 83 a second for 10 minutes (long piano pieces have
+#                           ~20,000); parsing is the slow part (mido + pretty_midi)
 MIDI_MAX_EVENTS = 1_000_000  # MIDI events of any kind scanned (controller / pitch-bend floods)
 MIDI_MAX_TRACKS = 64  # track chunks read; later ones are ignored with a notice
 MIDI_MAX_TIME_CHANGES = 2_000  # tempo + time-signature events (each one splits the melody)
