@@ -11,8 +11,12 @@ gen interpolate MODEL A B --steps 8 --out out/
 gen grid MODEL TL TR BL BR --rows 4 --cols 4 --out out/
 gen ship RUN NAME                               float16 export, evaluation, card
 gen data music [--midi FOLDER] --out DIR        prepare a music dataset (cached windows)
-gen extract FILE_OR_FOLDER ...                  what melody windows MIDI files yield, and why not
+gen extract FILE_OR_FOLDER ... [--track N]     the melody windows MIDI files yield: the track
+                                                used, repairs, cuts, and why none
 gen plot MODEL --out out/                       the model's standard pictures
+
+Counts, steps, sizes and tempi are bounded (gen/core/limits.py); a value outside its range is
+a usage error (status 2) that names the argument, the value and the range.
 """
 
 from __future__ import annotations
