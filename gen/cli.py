@@ -11,7 +11,7 @@ gen interpolate MODEL A B --steps 8 --out out/
 gen grid MODEL TL TR BL BR --rows 4 --cols 4 --out out/
 gen ship RUN NAME                               float16 export, evaluation, card
 gen data music [--midi FOLDER] --out DIR        prepare a music dataset (cached windows)
-gen extract FILE_OR_FOLDER ... [--track N]     the melody windows MIDI files yield: the track
+gen extract FILE_OR_FOLDER ... [--track N]      the melody windows MIDI files yield: the track
                                                 used, repairs, cuts, and why none
 gen plot MODEL --out out/                       the model's standard pictures
 
