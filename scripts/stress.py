@@ -125,15 +125,16 @@ def huge_png(path: Path, width: int, height: int) -> Path:
 
 # ----------------------------------------------------------------------------- running
 PEAK = ("import resource, sys, time; from gen.cli import main; t = time.time(); "
-        "rc = main(sys.argv[1:]); "
-        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-        "round(time.time() - t, 2), file=sys.stderr); sys.exit(rc)")
+        "rc = main(sys.argv[1:]); u = resource.getrusage(resource.RUSAGE_SELF); "
+        "print('PEAK', u.ru_maxrss, round(time.time() - t, 2), round(u.ru_utime + u.ru_stime, 2),"
+        " file=sys.stderr); sys.exit(rc)")
 
 
 def run_gen(args: list[str], memory_gb: float = 4.0, timeout: float = 600.0
             ) -> dict[str, object]:
     """Run ``gen ARGS`` in a fresh process under RLIMIT_AS = ``memory_gb``; returns status,
-    wall seconds (whole process), seconds inside main(), peak RSS in MB, stdout, stderr."""
+    wall seconds (whole process), seconds inside main(), CPU seconds of the process (imports
+    included: steadier than wall time on a shared machine), peak RSS in MB, stdout, stderr."""
     def limit() -> None:
         cap = int(memory_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
@@ -142,14 +143,14 @@ def run_gen(args: list[str], memory_gb: float = 4.0, timeout: float = 600.0
     p = subprocess.run([sys.executable, "-c", PEAK, *args], capture_output=True, text=True,
                        preexec_fn=limit, timeout=timeout)
     wall = time.time() - t0
-    peak_mb, main_s = float("nan"), float("nan")
+    peak_mb, main_s, cpu_s = float("nan"), float("nan"), float("nan")
     for line in p.stderr.splitlines():
         if line.startswith("PEAK "):
-            _, kb, secs = line.split()
-            peak_mb, main_s = int(kb) / 1024, float(secs)
+            _, kb, secs, cpu = line.split()
+            peak_mb, main_s, cpu_s = int(kb) / 1024, float(secs), float(cpu)
     err = "\n".join(x for x in p.stderr.splitlines() if not x.startswith("PEAK "))
     return {"status": p.returncode, "wall_s": round(wall, 2), "main_s": main_s,
-            "peak_mb": round(peak_mb, 1), "stdout": p.stdout, "stderr": err}
+            "cpu_s": cpu_s, "peak_mb": round(peak_mb, 1), "stdout": p.stdout, "stderr": err}
 
 
 def heavy_cases(tmp: Path) -> list[tuple[str, list[str]]]:
@@ -204,12 +205,14 @@ def main(argv: list[str] | None = None) -> int:
             first = next((x for x in said if "notice" in x or "read only" in x or "error" in x),
                          said[0] if said else "")
             row = {"case": name, "status": r["status"], "wall_s": r["wall_s"],
-                   "main_s": r["main_s"], "peak_mb": r["peak_mb"], "said": first.strip()[:200]}
+                   "main_s": r["main_s"], "cpu_s": r["cpu_s"], "peak_mb": r["peak_mb"],
+                   "said": first.strip()[:200]}
             print(json.dumps(row), flush=True)
             rows.append(row)
-    print(f"\n{'case':72s} {'exit':>4s} {'wall s':>7s} {'peak MB':>8s}")
+    print(f"\n{'case':72s} {'exit':>4s} {'wall s':>7s} {'CPU s':>6s} {'peak MB':>8s}")
     for r in rows:
-        print(f"{r['case'][:72]:72s} {r['status']:>4} {r['wall_s']:>7.1f} {r['peak_mb']:>8.0f}")
+        print(f"{r['case'][:72]:72s} {r['status']:>4} {r['wall_s']:>7.1f} {r['cpu_s']:>6.1f} "
+              f"{r['peak_mb']:>8.0f}")
     return 0
 
 

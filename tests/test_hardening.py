@@ -34,18 +34,21 @@ from scripts.stress import (
 )
 
 # Bounds of one `gen` process on a hostile input, on these shared 2-core machines. Importing
-# the music libraries alone takes about 4 s and 300 MB here; before the budgets, a note of
-# 1,000,000 beats took 9 s and 860 MB (16-bar extraction) and 9,000,000 beats needed ~8 GB.
+# the music libraries alone takes about 4 s of CPU and 300 MB here; before the budgets, a note
+# of 1,000,000 beats took 9 s and 860 MB (16-bar extraction), one of 9,000,000 beats 63 s and
+# 5.1 GB, and the 10 MB file of 1.75 M notes 86 s and 1.9 GB.
 MEMORY_LIMIT_GB = 2.5  # RLIMIT_AS of the child (virtual memory; torch alone maps ~0.9 GB)
 PEAK_MB = 600  # resident memory the child may reach
-SECONDS = 40  # wall time of the child, imports included
+CPU_SECONDS = 25  # CPU time of the child, imports included (steadier than wall time when
+#                   the machine is shared)
+WALL_SECONDS = 180  # a hang guard only: wall time depends on what else runs
 
 
 def _bounded(args: list[str]) -> dict:
-    r = run_gen(args, memory_gb=MEMORY_LIMIT_GB, timeout=120)
+    r = run_gen(args, memory_gb=MEMORY_LIMIT_GB, timeout=WALL_SECONDS)
     assert "Traceback" not in r["stderr"], r["stderr"][-2000:]
     assert r["peak_mb"] < PEAK_MB, r
-    assert r["wall_s"] < SECONDS, r
+    assert r["cpu_s"] < CPU_SECONDS, r
     return r
 
 
@@ -70,10 +73,10 @@ def test_very_many_notes_are_cut_at_the_note_budget(tmp_path):
     assert (f"limit {limits.MIDI_MAX_NOTES:,} notes: gen.core.limits.MIDI_MAX_NOTES"
             in check.notices[0])
     assert len(check.data) < len(data)
-    t0 = time.time()
+    t0 = time.process_time()  # CPU time: the machine is shared
     again = midi.scan_midi(check.data, "dense.mid")  # the cut file is within every budget
     assert not again.cut and again.notes == check.notes and again.data == check.data
-    assert time.time() - t0 < 10
+    assert time.process_time() - t0 < 10
 
 
 def test_ten_megabyte_file_of_notes_is_read_for_ten_minutes(tmp_path):
@@ -125,9 +128,9 @@ def test_sequences_given_to_the_api_are_cut_too():
     seq.notes.add(pitch=60, velocity=80, start_time=0.0, end_time=1e9)  # 30 years
     seq.notes.add(pitch=62, velocity=80, start_time=5e8, end_time=5e8 + 1)
     seq.total_time = 1e9
-    t0 = time.time()
+    t0 = time.process_time()  # CPU time: the machine is shared
     wins, rep = extract.extract_windows(seq, 16)[16]
-    assert time.time() - t0 < 5
+    assert time.process_time() - t0 < 5
     assert len(wins) == 1 and "read only the first 10:00 of a longer sequence" in rep.notices[0]
     assert seq.notes[0].end_time == 1e9  # the caller's sequence is untouched
 
@@ -151,7 +154,7 @@ def test_damaged_files_never_raise_anything_but_words(tmp_path):
                        ).read_bytes(),
             many_notes_midi(200, chord=3)]
     rng = random.Random(0)
-    t0 = time.time()
+    t0 = time.process_time()  # CPU time: the machine is shared
     reasons = set()
     for i in range(300):
         d = bytearray(rng.choice(base))
@@ -171,7 +174,7 @@ def test_damaged_files_never_raise_anything_but_words(tmp_path):
             reasons.add(rep.reason.split(":")[0])
             assert "<class" not in rep.reason and "Traceback" not in rep.reason
     assert "unreadable" in reasons
-    assert time.time() - t0 < 60
+    assert time.process_time() - t0 < 60
 
 
 # ----------------------------------------------------------------------------- images
@@ -310,9 +313,9 @@ def test_unexpected_failures_are_one_line(monkeypatch, capsys):
 
 
 def test_help_stays_torch_free_and_fast():
-    code = ("import sys, time; t = time.time(); from gen.cli import main\n"
+    code = ("import sys, time; t = time.process_time(); from gen.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "print('torch' in sys.modules, round(time.time() - t, 2), file=sys.stderr)")
+            "print('torch' in sys.modules, round(time.process_time() - t, 2), file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     loaded, seconds = out.stderr.split()
