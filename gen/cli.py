@@ -14,6 +14,10 @@ gen data music [--midi FOLDER] --out DIR        prepare a music dataset (cached 
 gen extract FILE_OR_FOLDER ... [--track N]      the melody windows MIDI files yield: the track
                                                 used, repairs, cuts, and why none
 gen plot MODEL --out out/                       the model's standard pictures
+gen attributes MODEL / gen prior MODEL          music: attribute vectors / learned prior,
+                                                stored beside the model
+gen shift MODEL [INPUT ...] --attribute NAME --amount 1   move music along an attribute
+gen sample MODEL --prior learned                samples from the learned prior
 
 Counts, steps, sizes and tempi are bounded (gen/core/limits.py); a value outside its range is
 a usage error (status 2) that names the argument, the value and the range.
@@ -194,12 +198,63 @@ def cmd_sample(args: argparse.Namespace) -> None:
     """Sample from the prior and write the results."""
     model = _model(args.model)
     _precheck(model, args.n, args)
+    kw = {"prior": args.prior} if args.prior != "normal" else {}
     out = model.sample(n=args.n, temperature=args.temperature, seed=args.seed,
-                       prior_scale=args.prior_scale, greedy=args.greedy)
+                       prior_scale=args.prior_scale, greedy=args.greedy, **kw)
     how = "greedy" if args.greedy else f"temperature {args.temperature:g}"
     _write(model, out, args, "samples",
-           [f"sample {i} ({how}, prior scale {args.prior_scale:g}, seed {args.seed})"
-            for i in range(args.n)])
+           [f"sample {i} ({how}, {args.prior} prior, scale {args.prior_scale:g}, seed "
+            f"{args.seed})" for i in range(args.n)])
+
+
+def _music_model(name: str, verb: str) -> Any:
+    model = _model(name)
+    if not hasattr(model, "attribute_vectors"):
+        raise GenError(f"gen {verb} works on music models; {name} is a "
+                       f"{type(model).__name__}")
+    return model
+
+
+def cmd_attributes(args: argparse.Namespace) -> None:
+    """Compute the attribute vectors from the training data; store them beside the model."""
+    from gen.music.attributes import compute_vectors, training_examples
+
+    model = _music_model(args.model, "attributes")
+    if model.pretrained_dir is None:
+        raise GenError(f"{args.model}: not a model folder to store the vectors in")
+    examples, source = training_examples(model, args.data, "train", args.limit)
+    meta = compute_vectors(model, examples, source)
+    print(json.dumps(meta, indent=2))
+    print(f"wrote {model.pretrained_dir / 'attributes.safetensors'}")
+
+
+def cmd_prior(args: argparse.Namespace) -> None:
+    """Fit the learned prior to the training codes; store it beside the model."""
+    from gen.core.prior import fit_prior
+    from gen.music.attributes import training_examples
+
+    model = _music_model(args.model, "prior")
+    if model.pretrained_dir is None:
+        raise GenError(f"{args.model}: not a model folder to store the prior in")
+    examples, source = training_examples(model, args.data, "train", args.limit)
+    meta = fit_prior(model, examples, source, args.components)
+    print(json.dumps(meta, indent=2))
+    print(f"wrote {model.pretrained_dir / 'prior.safetensors'}")
+
+
+def cmd_shift(args: argparse.Namespace) -> None:
+    """Move inputs along an attribute vector; print the attributes before and after."""
+    model = _music_model(args.model, "shift")
+    x = _io(model).read(model, args.inputs)
+    y = model.shift(x, args.attribute, args.amount)
+    before, after = model.attributes(x), model.attribute_values(y)
+    for name in before:
+        b, a = before[name], after[name]
+        print(f"{name:18s} " + "  ".join(f"{u:.3g} -> {v:.3g}" for u, v in zip(b, a)))
+    n = len(x)
+    _write(model, _stack(x, y), args, "shift",
+           [f"input {i}" for i in range(n)]
+           + [f"input {i} + {args.amount:g} x {args.attribute}" for i in range(n)])
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
@@ -473,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="standard deviation of the prior draws (1.0)")
     s.add_argument("--greedy", action="store_true", help="most likely output (music)")
     s.add_argument("--seed", type=_seed, default=0, help="random seed (0)")
+    s.add_argument("--prior", choices=("normal", "learned"), default="normal",
+                   help="normal: N(0, I); learned: the mixture fitted to the training codes "
+                        "(`gen prior`), which keeps samples where real music lives")
     _output_args(s)
 
     s = verb("reconstruct", cmd_reconstruct, "encode and decode inputs",
@@ -554,6 +612,36 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None,
                    help="also write extract_report.json and windows_<bars>bar.npz here")
     _track_arg(s)
+
+    s = verb("attributes", cmd_attributes, "compute a music model's attribute vectors",
+             "Encode the training data, measure note density, mean interval, pitch range and "
+             "syncopation (piano rolls: off-beat onsets, polyphony, mean pitch) and store, "
+             "per attribute, the mean code of the top quartile minus that of the bottom "
+             "quartile beside the model (attributes.safetensors + .json).")
+    s.add_argument("model", help=MODEL_HELP)
+    s.add_argument("--data", help="training data (default: the model's own)")
+    s.add_argument("--limit", type=_whole(100, L.MAX_EVAL_ITEMS), default=20000,
+                   help="training examples to use (20000)")
+    s = verb("prior", cmd_prior, "fit a music model's learned prior",
+             "Fit a Gaussian mixture to the codes of the training data and store it beside the "
+             "model (prior.safetensors + .json); then `gen sample MODEL --prior learned`.")
+    s.add_argument("model", help=MODEL_HELP)
+    s.add_argument("--data", help="training data (default: the model's own)")
+    s.add_argument("--limit", type=_whole(100, L.MAX_EVAL_ITEMS), default=20000,
+                   help="training examples to use (20000)")
+    s.add_argument("--components", type=_whole(1, 256), default=32,
+                   help="mixture components, 1-256 (32)")
+    s = verb("shift", cmd_shift, "move music along an attribute vector",
+             "Encode inputs, add AMOUNT x the attribute's vector, decode greedily; prints the "
+             "attribute values before and after. " + INPUT_HELP + ".")
+    s.add_argument("model", help=MODEL_HELP)
+    s.add_argument("inputs", nargs="*", help="inputs (default: the first 4 examples)")
+    s.add_argument("--attribute", required=True,
+                   help="note_density, mean_interval, pitch_range, syncopation_16th, "
+                        "syncopation_8th (piano rolls: offbeat, polyphony, mean_pitch)")
+    s.add_argument("--amount", type=_number(-10.0, 10.0), default=1.0,
+                   help="multiple of the vector, -10..10 (1)")
+    _output_args(s)
 
     s = verb("plot", cmd_plot, "the standard pictures of one or more models")
     s.add_argument("models", nargs="+", help=MODEL_HELP)

@@ -428,8 +428,7 @@ def load_windows(dataset: str | Path, bars: int, split: str = "train") -> np.nda
         raise DataError(f"split must be one of {SPLITS}, got {split!r}")
     f = Path(dataset) / windows_name(bars)
     if not f.is_file():
-        raise DataError(f"{f}: missing; prepare the data first (gen music-prepare, or "
-                        "python data/prepare_music.py)")
+        raise DataError(f"{f}: missing; prepare the data first (`gen data music`)")
     with np.load(f, allow_pickle=False) as z:
         if split not in z.files:
             raise DataError(f"{f}: has no array {split!r}; rebuild it with --force")
@@ -498,7 +497,7 @@ def resolve_dataset(
         return out
     if not prepare:
         raise DataError(f"{out or source}: no prepared {bars}-bar windows; run "
-                        "gen music-prepare first")
+                        "`gen data music` first")
     if p is None:
         return prepare_corpus(out, collections, limit, workers, progress=progress)
     return prepare_midi(p, out, workers, progress=progress)
