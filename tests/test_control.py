@@ -119,3 +119,35 @@ def test_vectors_prior_and_shift_travel_with_a_saved_model(tmp_path):
     pt = prior_table(again, ex, n=6, batch_size=3)
     assert set(pt["rows"]) == {"held-out", "normal prior, T=0.5", "learned prior, T=0.5"}
     assert 0 <= pt["rows"]["learned prior, T=0.5"]["self_reconstruction"] <= 1
+
+
+def test_cli_computes_stores_and_uses_vectors_and_prior(tmp_path):
+    import subprocess
+    import sys
+
+    torch.manual_seed(0)
+    model = registry.build_model(registry.get_recipe("debug-roll").model).eval()
+    d = str(model.save_pretrained(tmp_path / "m"))
+
+    def gen(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "gen.cli", *args], capture_output=True,
+                              text=True, timeout=300)
+
+    r = gen("shift", d, "0", "--attribute", "polyphony", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "gen attributes" in r.stderr
+    r = gen("attributes", d, "--limit", "150")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "m" / "attributes.safetensors").is_file()
+    r = gen("shift", d, "0", "--attribute", "polyphony", "--amount", "2", "--no-audio",
+            "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "polyphony" in r.stdout and "->" in r.stdout
+    assert (tmp_path / "o" / "shift.npz").is_file()
+    r = gen("shift", d, "0", "--attribute", "loudness", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "not one of" in r.stderr
+    r = gen("prior", d, "--limit", "150", "--components", "2")
+    assert r.returncode == 0, r.stderr
+    r = gen("sample", d, "--prior", "learned", "--n", "2", "--no-audio", "--out",
+            str(tmp_path / "s"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "s" / "samples.npz").is_file()
