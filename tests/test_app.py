@@ -6,7 +6,9 @@ drive Debian's chromium with Playwright and save screenshots under tests/artifac
 
 from __future__ import annotations
 
+import io
 import shutil
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,14 @@ pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 
-from app_helpers import CHROMIUM, CHROMIUM_ARGS, running_app, train_debug_image_models  # noqa: E402
+from app_helpers import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    running_app,
+    train_debug_image_models,
+)
 
 from apps.app import build_demo  # noqa: E402
 from apps.common import MAX_UPLOAD_MB  # noqa: E402
@@ -52,7 +61,8 @@ def server(image_models, tmp_path_factory):
     """(url, demo) of the app on a free port of 127.0.0.1; closed after the module."""
     out = tmp_path_factory.mktemp("app_out")
     # music has its own tests (tests/test_app_music.py)
-    with running_app(image_models, {"2-bar": None, "16-bar": None}, out) as (url, demo):
+    music_off = {"2-bar": None, "16-bar": None, "chorales": None, "folk-chords": None}
+    with running_app(image_models, music_off, out) as (url, demo):
         yield url, demo
 
 
@@ -91,7 +101,7 @@ def _image(path: str) -> np.ndarray:
 def test_every_event_has_an_api_name(server, client):
     _, demo = server
     named = [f for f in demo.fns.values() if f.fn is not None]
-    assert named and all(f.api_name for f in named)
+    assert named and all(f.api_name for f in named)  # browser-only ones are private
     api = client.view_api(print_info=False, return_format="dict")
     assert set(api["named_endpoints"]) == ENDPOINTS
 
@@ -160,8 +170,8 @@ def test_sample_interpolate_and_latent_points(client):
         client.predict(*TEST3, "test", None, None, 8, 0, "vae", 6, "lerp", api_name="/interpolate")
     )
     assert strip.shape[1] > 5 * strip.shape[0]  # one row of 6 digits
-    z = _image(client.predict(0.5, -1.0, api_name="/decode_latent"))
-    assert z.shape == (DIGIT_PX, DIGIT_PX)
+    z, marked = client.predict(0.5, -1.0, api_name="/decode_latent")
+    assert _image(z).shape == (DIGIT_PX, DIGIT_PX) and _image(marked).ndim == 3
     grid, scatter = client.predict(api_name="/latent_pictures")
     assert _image(grid).shape[0] == _image(grid).shape[1] >= 10 * 28
     assert _image(scatter).ndim == 3  # a colour plot
@@ -176,6 +186,7 @@ def test_sample_interpolate_and_latent_points(client):
         (("text", "/super_resolve"), None, "not a readable image"),
         (("test", None, None, 3, 5000), "/reconstruct", "pick an example number"),
         (("vae", 0, 1.0, 0), "/sample", "less than minimum"),
+        (("vae", 4, 2.5, 0), "/sample", "greater than maximum"),
         (("ae", 4, 1.0, 0), "/sample", "not in the list of choices"),
     ],
 )
@@ -200,19 +211,38 @@ def test_oversize_upload_is_refused(client, files):
 
 # --------------------------------------------------------------------------- browser
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
     ARTIFACTS.mkdir(exist_ok=True)
+    sync_api.expect.set_options(timeout=30_000)  # a busy 2-core machine answers slowly
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1280, "height": 900})
-        pg.set_default_timeout(30_000)
-        pg.goto(server[0])
-        pg.wait_for_selector("#reconstruct")
-        yield pg
-        browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str, viewport: dict):
+    pg = browser.new_page(viewport=viewport)
+    pg.set_default_timeout(30_000)
+    pg.goto(url)
+    pg.wait_for_selector("#reconstruct")
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    pg = _open(browser, server[0], DESKTOP)
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(scope="module")
+def phone(browser, server):
+    pg = _open(browser, server[0], PHONE)
+    yield pg
+    pg.close()
 
 
 def _shown(pg, elem_id: str) -> tuple[int, int]:
@@ -233,10 +263,25 @@ def _shown(pg, elem_id: str) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _draw_seven(pg) -> None:
+def _picture(pg, elem_id: str) -> np.ndarray:
+    """The picture that output ``elem_id`` shows, as the browser received it."""
+    _shown(pg, elem_id)
+    src = pg.locator(f"#{elem_id} img").first.get_attribute("src")
+    with urllib.request.urlopen(src) as r:
+        return np.asarray(Image.open(io.BytesIO(r.read())))
+
+
+def _in_view(pg, elem_id: str) -> bool:
+    """Element ``elem_id`` is on screen: its top in the upper part, and visible."""
+    return pg.evaluate(
+        "(id) => { const r = document.getElementById(id).getBoundingClientRect();"
+        " return r.top >= -1 && r.top < innerHeight * 0.6 && r.height > 0; }", elem_id)
+
+
+def _draw(pg, pts: list[tuple[float, float]]) -> None:
+    """Draw a stroke through ``pts`` (pixels from the centre of the main sketchpad)."""
     box = pg.locator("#main-sketch canvas").first.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    pts = [(-50, -80), (50, -80), (45, -60), (0, 90)]  # a 7 across the middle of the paper
     pg.mouse.move(cx + pts[0][0], cy + pts[0][1])
     pg.mouse.down()
     for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
@@ -245,8 +290,18 @@ def _draw_seven(pg) -> None:
     pg.mouse.up()
 
 
+SEVEN = [(-50, -80), (50, -80), (45, -60), (0, 90)]  # a 7 across the middle of the paper
+ONE = [(0, -90), (0, 90)]  # a vertical stroke
+
+
 def _tab(pg, within: str, name: str) -> None:
     pg.locator(f"#{within} > .tab-wrapper").get_by_role("tab", name=name, exact=True).click()
+
+
+def _no_picture(pg, elem_id: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(pg.locator(f"#{elem_id} img")).to_have_count(0)
 
 
 def test_browser_empty_sketch_shows_a_message(page):
@@ -260,7 +315,7 @@ def test_browser_empty_sketch_shows_a_message(page):
 
 def test_browser_draw_reconstruct_denoise_super_resolve(page):
     _tab(page, "image-sections", "Your digit")
-    _draw_seven(page)
+    _draw(page, SEVEN)
     from playwright.sync_api import expect
 
     page.click("#reconstruct")
@@ -275,6 +330,40 @@ def test_browser_draw_reconstruct_denoise_super_resolve(page):
     page.screenshot(path=str(ARTIFACTS / "image-your-digit.png"), full_page=True)
 
 
+def test_browser_clear_then_draw_then_reconstruct(page):
+    from playwright.sync_api import expect
+
+    _tab(page, "image-sections", "Your digit")
+    assert _shown(page, "rec-vae")  # the 7 of the test before
+    page.locator("#main-sketch button[aria-label='Clear canvas']").first.click()
+    for elem_id in ("seen", "rec-ae", "rec-vae", "denoised", "sr-model"):  # the 7's results go
+        _no_picture(page, elem_id)
+    expect(page.locator("#denoise-note")).not_to_contain_text("dB")
+    _draw(page, ONE)  # the brush still draws on fresh paper
+    page.click("#reconstruct")
+    ink = _picture(page, "seen")[::8, ::8] < 128  # what the models see, back at 28 x 28
+    cols = np.nonzero(ink.any(axis=0))[0]
+    assert ink.sum() > 15 and cols.max() - cols.min() <= 8  # one upright stroke, not the 7
+    assert _shown(page, "rec-vae") == (DIGIT_PX, DIGIT_PX)
+    expect(page.get_by_text("Draw a digit")).to_have_count(0)
+
+
+def test_browser_a_failed_action_clears_every_old_result(page, files):
+    from playwright.sync_api import expect
+
+    _tab(page, "image-sections", "Your digit")
+    page.click("#denoise")
+    assert _shown(page, "denoised") and _shown(page, "rec-vae")  # results of the stroke
+    _tab(page, "main-tabs", "Upload")
+    page.locator("#main-upload input[type=file]").set_input_files(str(files["blank"]))
+    page.locator("#main-upload img").first.wait_for(state="visible")
+    page.click("#super-resolve")
+    expect(page.get_by_text("no digit found").first).to_be_visible()
+    for elem_id in ("seen", "rec-ae", "rec-vae", "noisy", "denoised", "sr-model"):
+        _no_picture(page, elem_id)
+    page.screenshot(path=str(ARTIFACTS / "image-error-cleared.png"))
+
+
 def test_browser_upload(page, files):
     from playwright.sync_api import expect
 
@@ -282,9 +371,8 @@ def test_browser_upload(page, files):
     _tab(page, "main-tabs", "Upload")
     page.locator("#main-upload input[type=file]").set_input_files(str(files["digit"]))
     page.locator("#main-upload img").first.wait_for(state="visible")
-    before = page.locator("#seen img").first.get_attribute("src")
     page.click("#reconstruct")
-    expect(page.locator("#seen img").first).not_to_have_attribute("src", before or "")
+    expect(page.locator("#seen img")).to_have_count(1)
     assert _shown(page, "seen") == _shown(page, "rec-vae") == (DIGIT_PX, DIGIT_PX)
     page.screenshot(path=str(ARTIFACTS / "image-upload.png"), full_page=True)
 
@@ -299,10 +387,18 @@ def test_browser_oversize_upload_shows_a_message(page, files):
     page.screenshot(path=str(ARTIFACTS / "image-oversize-upload.png"))
 
 
+def _red_centre(picture: np.ndarray) -> tuple[float, float]:
+    r, g, b = (picture[..., i].astype(int) for i in range(3))
+    ys, xs = np.nonzero((r > 180) & (g < 90) & (b < 90))
+    assert len(xs), "no marker on the map"
+    return float(xs.mean()), float(ys.mean())
+
+
 def test_browser_sample_interpolate_latent_map(page):
     from playwright.sync_api import expect
 
     _tab(page, "image-sections", "Sample")
+    expect(page.get_by_text("prior scale").first).to_be_visible()  # what the knob does
     page.click("#sample")
     width, height = _shown(page, "samples")
     assert width == height >= 6 * 28  # 36 digits, 6 x 6
@@ -317,14 +413,61 @@ def test_browser_sample_interpolate_latent_map(page):
     _tab(page, "image-sections", "Latent map")
     assert min(_shown(page, "latent-scatter")) > 100  # a plot, not an empty picture
     assert _shown(page, "latent-map")[0] >= 10 * 28
+    side = _shown(page, "latent-map")[0]
+    x, y = _red_centre(_picture(page, "latent-map"))  # (0, 0) is marked at the centre
+    assert abs(x - side / 2) < 4 and abs(y - side / 2) < 4
+    # no toolbar lies over the map: its only button is the picture itself
+    assert page.locator("#latent-map button:not(:has(img))").count() == 0
     grid = page.locator("#latent-map img").first
-    grid.click(position={"x": 6, "y": 6})  # the top-left cell: z1 lowest, z2 highest
+    grid.click(position={"x": 28, "y": 28})  # the top-left cell: z1 lowest, z2 highest
     assert _shown(page, "latent-digit") == (DIGIT_PX, DIGIT_PX)
     z1 = page.locator("#z1 input[type=number]").first
     expect(z1).not_to_have_value("0")
     assert float(z1.input_value()) < -1.0
     assert float(page.locator("#z2 input[type=number]").first.input_value()) > 1.0
+    for _ in range(50):  # the marked map follows the click
+        x, y = _red_centre(_picture(page, "latent-map"))
+        if x < side / 4:
+            break
+        page.wait_for_timeout(100)
+    assert abs(x - 28) < 4 and abs(y - 28) < 4
+    # a typed value and Enter decode at once (no blur needed) and move the marker
+    before = page.locator("#latent-digit img").first.get_attribute("src")
+    z1.fill("0")
+    z1.press("Enter")
+    page.locator("#z2 input[type=number]").first.fill("0")
+    page.locator("#z2 input[type=number]").first.press("Enter")
+    expect(page.locator("#latent-digit img").first).not_to_have_attribute("src", before or "")
+    for _ in range(50):
+        x, y = _red_centre(_picture(page, "latent-map"))
+        if abs(x - side / 2) < 4:
+            break
+        page.wait_for_timeout(100)
+    assert abs(x - side / 2) < 4 and abs(y - side / 2) < 4
     page.screenshot(path=str(ARTIFACTS / "image-latent-map.png"), full_page=True)
+
+
+def test_browser_phone_results_come_into_view(phone):
+    from playwright.sync_api import expect
+
+    for tabs in ("heads", "image-sections", "main-tabs"):  # no tab hides in a "..." menu
+        assert phone.locator(f"#{tabs} button[aria-label='More tabs']").is_hidden()
+    for name in ("Your digit", "Sample", "Interpolate", "Latent map"):
+        expect(phone.locator("#image-sections > .tab-wrapper").get_by_role(
+            "tab", name=name, exact=True)).to_be_visible()
+    _tab(phone, "main-tabs", "Test set")
+    phone.click("#reconstruct")
+    assert _shown(phone, "rec-vae") == (DIGIT_PX, DIGIT_PX)
+    assert _in_view(phone, "rec-row")
+    phone.screenshot(path=str(ARTIFACTS / "image-phone-reconstruct.png"))
+    phone.click("#super-resolve")
+    assert _shown(phone, "sr-model") == (DIGIT_PX, DIGIT_PX)
+    assert _in_view(phone, "sr-row")
+    _tab(phone, "image-sections", "Sample")
+    phone.click("#sample")
+    assert _shown(phone, "samples")[0] >= 6 * 28
+    assert _in_view(phone, "samples")
+    phone.screenshot(path=str(ARTIFACTS / "image-phone-sample.png"))
 
 
 def test_browser_screenshots_of_every_tab(page):

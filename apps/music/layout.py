@@ -10,6 +10,7 @@ one scrolls them into view.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -214,16 +215,20 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
         gr.on([model.change, inputs[2].change], ui(windows), [model, inputs[2]],
               [inputs[3], found], api_name=f"music_windows_{slot}", show_progress="minimal")
 
+    def preview(role: str, slot: str, *values: Any) -> str:
+        """The preview card of one input; one that cannot be shown (a file without a usable
+        window, a file gone) says why in its place: the upload's own line says it too, so
+        no error message pops up."""
+        try:
+            return act.preview(role, slot, *values)
+        except GenError as e:
+            return f'<p class="gen-wait">{html.escape(str(e))}</p>'
+
     def preview_all(role: str, *values: Any) -> tuple[str, ...]:
-        """The preview cards of A-D; an input that cannot be shown shows why, in words."""
+        """The preview cards of A-D."""
         *pieces, tempo, program = values
-        shown = []
-        for i, slot in enumerate(SLOTS):
-            try:
-                shown.append(act.preview(role, slot, *pieces[4 * i: 4 * i + 4], tempo, program))
-            except GenError as e:  # a file gone, a window out of range: say it in words
-                shown.append(f'<p class="gen-wait">{md(str(e))}</p>')
-        return tuple(shown)
+        return tuple(preview(role, slot, *pieces[4 * i: 4 * i + 4], tempo, program)
+                     for i, slot in enumerate(SLOTS))
 
     every_slot = [v for s in slots for v in s]
 
@@ -248,7 +253,7 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
           api_name="music_previews_on_load", api_visibility="private",
           show_progress="hidden")
     for slot, inputs, preview in zip(SLOTS, slots, previews):
-        gr.on([inputs[0].change, inputs[1].input, inputs[3].change], ui(act.preview),
+        gr.on([inputs[0].change, inputs[1].input, inputs[3].change], ui(preview),
               [model, gr.State(slot), *inputs, bpm, instrument], preview,
               api_name=f"music_preview_{slot}", show_progress="minimal",
               trigger_mode="always_last")
