@@ -245,7 +245,8 @@ def cmd_prior(args: argparse.Namespace) -> None:
 def cmd_shift(args: argparse.Namespace) -> None:
     """Move inputs along an attribute vector; print the attributes before and after."""
     model = _music_model(args.model, "shift")
-    x = _io(model).read(model, args.inputs)
+    _precheck(model, 2 * max(len(args.inputs), 4), args)
+    x = _read(model, args.inputs, args)
     y = model.shift(x, args.attribute, args.amount)
     before, after = model.attributes(x), model.attribute_values(y)
     for name in before:

@@ -124,10 +124,13 @@ def huge_png(path: Path, width: int, height: int) -> Path:
 
 
 # ----------------------------------------------------------------------------- running
+# The child's own peak RSS is VmHWM of its memory map: ru_maxrss would start at the parent's
+# RSS, which a fork (needed for the memory limit) copies into the child's counters.
 PEAK = ("import resource, sys, time; from gen.cli import main; t = time.time(); "
         "rc = main(sys.argv[1:]); u = resource.getrusage(resource.RUSAGE_SELF); "
-        "print('PEAK', u.ru_maxrss, round(time.time() - t, 2), round(u.ru_utime + u.ru_stime, 2),"
-        " file=sys.stderr); sys.exit(rc)")
+        "hwm = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')]; "
+        "print('PEAK', (hwm or [u.ru_maxrss])[0], round(time.time() - t, 2), "
+        "round(u.ru_utime + u.ru_stime, 2), file=sys.stderr); sys.exit(rc)")
 
 
 def run_gen(args: list[str], memory_gb: float = 4.0, timeout: float = 600.0
