@@ -25,6 +25,7 @@ from apps.music.view import VIEW_CSS
 from gen.core.errors import GenError
 
 HOST = "127.0.0.1"
+LAUNCH_TRIES = 3
 DEFAULT_OUT = Path("out") / "app"
 CSS = """
 .pixelated img, .pixelated canvas { image-rendering: pixelated; }
@@ -103,18 +104,29 @@ def launch(
     demo.queue(default_concurrency_limit=2)
     allowed = [str(out_dir)] if out_dir is not None else []
     allowed += [str(Path(p).resolve()) for p in getattr(demo, "media_dirs", [])]
-    demo.launch(
-        server_name=HOST,
-        server_port=port,
-        share=share,
-        max_file_size=f"{MAX_UPLOAD_MB}mb",
-        prevent_thread_lock=not block,
-        ssr_mode=False,
-        css=CSS,
-        show_error=False,
-        quiet=not block,
-        allowed_paths=allowed,
-    )
+    for attempt in range(LAUNCH_TRIES):
+        try:
+            demo.launch(
+                server_name=HOST,
+                server_port=port,
+                share=share,
+                max_file_size=f"{MAX_UPLOAD_MB}mb",
+                prevent_thread_lock=not block,
+                ssr_mode=False,
+                css=CSS,
+                show_error=False,
+                quiet=not block,
+                allowed_paths=allowed,
+            )
+            break
+        except ValueError as e:
+            # Gradio gives its own server 3 s to answer a first request; on a busy machine
+            # the first page (the whole app's layout) can take longer: try again.
+            if "localhost is not accessible" not in str(e) or attempt == LAUNCH_TRIES - 1:
+                raise
+            demo.close()
+            print(f"warning: the server was slow to answer its first request; starting it "
+                  f"again ({attempt + 2}/{LAUNCH_TRIES})", file=sys.stderr)
     return demo
 
 

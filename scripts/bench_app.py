@@ -62,7 +62,8 @@ def _tune_midi(path: Path) -> Path:
 
 
 def _music_actions(client, upload: Path) -> dict:  # noqa: ANN001
-    """The Music tab's actions on both models, as the browser sends them."""
+    """The Music tab's actions on every loaded model, as the browser sends them: each result
+    is followed by its audio (one WAV per piece and one of all), as the page asks for it."""
     from gradio_client import handle_file
 
     from gen.music.io import load_examples
@@ -73,38 +74,62 @@ def _music_actions(client, upload: Path) -> dict:  # noqa: ANN001
     a2, b2, c2, d2 = (ex(2, i) for i in range(4))
     a16, b16, c16, d16 = (ex(16, i) for i in range(4))
     up = ("upload", None, handle_file(str(upload)), 3)
+    piano = (120, 0)  # tempo, General MIDI program
 
-    def then_audio(call):  # noqa: ANN001, ANN202 - a result, then its audio (as the page does)
-        return lambda: (call(), client.predict(120, api_name="/music_audio"))
+    def then_audio(call, tempo=piano):  # noqa: ANN001, ANN202
+        return lambda: (call(), client.predict(*tempo, api_name="/music_audio"))
 
-    return {
+    actions = {
         "music: windows of a 16-bar upload": lambda: client.predict(
             "2-bar", handle_file(str(upload)), api_name="/music_windows_a"),
+        "music: preview of one input": lambda: client.predict(
+            "2-bar", *a2, *piano, api_name="/music_preview_a"),
         "music: reconstruct 2-bar (upload)": lambda: client.predict(
-            "2-bar", *up, 120, api_name="/music_reconstruct"),
+            "2-bar", *up, *piano, api_name="/music_reconstruct"),
         "music: reconstruct 2-bar": lambda: client.predict(
-            "2-bar", *a2, 120, api_name="/music_reconstruct"),
+            "2-bar", *a2, *piano, api_name="/music_reconstruct"),
         "music: reconstruct 16-bar": lambda: client.predict(
-            "16-bar", *a16, 120, api_name="/music_reconstruct"),
+            "16-bar", *a16, *piano, api_name="/music_reconstruct"),
         "music: sample 4 x 2-bar": lambda: client.predict(
-            "2-bar", 4, 0.5, 0, 120, api_name="/music_sample"),
+            "2-bar", 4, 1.0, 0.5, 0, *piano, api_name="/music_sample"),
         "music: sample 4 x 16-bar": lambda: client.predict(
-            "16-bar", 4, 0.5, 0, 120, api_name="/music_sample"),
+            "16-bar", 4, 1.0, 0.5, 0, *piano, api_name="/music_sample"),
         "music: interpolate 2-bar, 8 steps": lambda: client.predict(
-            "2-bar", *a2, *b2, 8, 120, api_name="/music_interpolate"),
+            "2-bar", *a2, *b2, 8, *piano, api_name="/music_interpolate"),
         "music: interpolate 16-bar, 5 steps": lambda: client.predict(
-            "16-bar", *a16, *b16, 5, 120, api_name="/music_interpolate"),
+            "16-bar", *a16, *b16, 5, *piano, api_name="/music_interpolate"),
         "music: grid 2-bar, 5x5": lambda: client.predict(
-            "2-bar", *a2, *b2, *c2, *d2, 5, 120, api_name="/music_grid"),
+            "2-bar", *a2, *b2, *c2, *d2, 5, *piano, api_name="/music_grid"),
         "music: grid 16-bar, 3x3": lambda: client.predict(
-            "16-bar", *a16, *b16, *c16, *d16, 3, 120, api_name="/music_grid"),
+            "16-bar", *a16, *b16, *c16, *d16, 3, *piano, api_name="/music_grid"),
         "music: 2-bar interpolation + audio": then_audio(lambda: client.predict(
-            "2-bar", *a2, *b2, 8, 120, api_name="/music_interpolate")),
+            "2-bar", *a2, *b2, 8, *piano, api_name="/music_interpolate")),
         "music: 16-bar interpolation + audio": then_audio(lambda: client.predict(
-            "16-bar", *a16, *b16, 5, 120, api_name="/music_interpolate")),
+            "16-bar", *a16, *b16, 5, *piano, api_name="/music_interpolate")),
         "music: audio of a 3x3 16-bar grid": then_audio(lambda: client.predict(
-            "16-bar", *a16, *b16, *c16, *d16, 3, 120, api_name="/music_grid")),
+            "16-bar", *a16, *b16, *c16, *d16, 3, *piano, api_name="/music_grid")),
     }
+    for role in ("chorales", "folk-chords"):  # the piano-roll models, when they are loaded
+        try:
+            answer = client.predict(role, None, None, None, None, api_name="/music_examples")
+        except Exception:  # noqa: BLE001 - not shipped or switched off: nothing to time
+            continue
+        names = [c[1] for c in answer[0]["choices"]]
+        tempo = (answer[4], answer[5])  # the model's own tempo and instrument
+        a, b, c, d = (("example", n, None, None) for n in names[:4])
+        actions.update({
+            f"{role}: reconstruct": then_audio(lambda r=role, a=a, t=tempo: client.predict(
+                r, *a, *t, api_name="/music_reconstruct"), tempo),
+            f"{role}: sample 4": then_audio(lambda r=role, t=tempo: client.predict(
+                r, 4, 1.0, 1.0, 0, *t, api_name="/music_sample"), tempo),
+            f"{role}: interpolate, 5 steps": then_audio(
+                lambda r=role, a=a, b=b, t=tempo: client.predict(
+                    r, *a, *b, 5, *t, api_name="/music_interpolate"), tempo),
+            f"{role}: grid 3x3": then_audio(
+                lambda r=role, a=a, b=b, c=c, d=d, t=tempo: client.predict(
+                    r, *a, *b, *c, *d, 3, *t, api_name="/music_grid"), tempo),
+        })
+    return actions
 
 
 def _digit_photo(path: Path) -> Path:
@@ -185,7 +210,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for start-up")
     p.add_argument("--browser", action="store_true", help="also time clicks in Chromium")
     p.add_argument("--music-model", action="append", default=[], metavar="ROLE=PATH",
-                   help="use this music model for ROLE (2-bar or 16-bar); repeatable")
+                   help="use this music model for ROLE (2-bar, 16-bar, chorales, folk-chords); "
+                   "repeatable")
     p.add_argument("--no-music", action="store_true", help="time the Image tab only")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
