@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 import gen.heads  # noqa: F401  (registers every head)
-from gen.core import registry
+from gen.core import limits, registry
 from gen.core.errors import ConfigError, GenError
 from gen.core.files import write_text
 from gen.core.model import LatentModel
@@ -89,6 +89,7 @@ def train(
         data_options = {head.data_option: str(data), **data_options}
     if data_options:
         rec = dataclasses.replace(rec, data={**rec.data, **data_options})
+    limits.check_model_size(rec.model, f"recipe {rec.name}")  # before any weight exists
     torch.manual_seed(rec.train.seed)  # the same initial weights on every rank and every run
     model = registry.build_model(rec.model)
     if start is not None:

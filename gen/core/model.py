@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from gen.core import registry
+from gen.core import limits, registry
 from gen.core.checkpoint import load_pretrained_dir, save_pretrained_dir
 from gen.core.errors import CheckpointError, ConfigError, GenError
 from gen.core.latent import Method, grid, path
@@ -226,6 +226,7 @@ class LatentModel(nn.Module):
             )
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise GenError(f"n must be a whole number >= 1, got {n!r}")
+        limits.check_whole(n, "n", 1, limits.MAX_SAMPLES)
         scale = _positive("prior_scale", prior_scale)
         if prior not in PRIORS:
             raise GenError(f"prior: must be one of {', '.join(PRIORS)}, got {prior!r}")
@@ -259,6 +260,7 @@ class LatentModel(nn.Module):
         self, a: Any, b: Any, steps: int = 8, method: Method = "slerp"
     ) -> torch.Tensor:
         """Latent path (steps, D) between the codes of two inputs, endpoints included."""
+        limits.check_whole(steps, "steps", 2, limits.MAX_INTERPOLATION_STEPS)
         za, zb = self.encode(a), self.encode(b)
         if za.shape[0] != 1 or zb.shape[0] != 1:
             raise GenError("interpolate takes exactly one example for each endpoint")
@@ -273,6 +275,8 @@ class LatentModel(nn.Module):
 
     def grid(self, corners: Any, rows: int = 5, cols: int = 5, method: Method = "lerp") -> Any:
         """Decoded rows x cols grid (rows*cols examples, row-major) between four inputs."""
+        limits.check_whole(rows, "rows", 2, limits.MAX_GRID_SIDE)
+        limits.check_whole(cols, "cols", 2, limits.MAX_GRID_SIDE)
         z = self.encode(corners)
         if z.shape[0] != 4:
             raise GenError(f"grid needs exactly 4 corner examples, got {z.shape[0]}")
@@ -315,6 +319,7 @@ class LatentModel(nn.Module):
             config = registry.config_from_dict(cfg_dict, source=str(Path(path) / "config.json"))
         except ConfigError as e:
             raise CheckpointError(str(e)) from e
+        limits.check_model_size(config, str(Path(path) / "config.json"))
         model = registry.build_model(config)
         if cls is not LatentModel and not isinstance(model, cls):
             raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")

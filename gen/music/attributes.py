@@ -361,7 +361,9 @@ def heatmap(table: dict[str, Any], path: str | Path, title: str) -> Path:
         for j in range(len(cols)):
             ax.text(j, i, f"{m[i, j]:+.0%}", ha="center", va="center", fontsize=9,
                     color="white" if abs(m[i, j]) > 0.6 * lim else "black")
-    ax.set_title(title, fontsize=10)
+    import textwrap
+
+    ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="relative change")
     fig.tight_layout()
 

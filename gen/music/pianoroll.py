@@ -205,6 +205,7 @@ class RollReport:
     key: str | None = None  # estimated key, when transpose_to_c
     transposition: int = 0  # semitones added to every pitch; add -transposition to undo
     reason: str | None = None  # why nothing usable was found
+    notices: list[str] = field(default_factory=list)  # what the MIDI reader cut or repaired
 
     @property
     def tempo_changes(self) -> int:
@@ -226,6 +227,7 @@ class RollReport:
         else:
             out.append(f"{self.source}: {self.frames} frames (one per {unit}), "
                        f"{_n(self.notes_kept, 'note')} from {_n(self.instruments, 'instrument')}.")
+        out.extend(self.notices)
         if self.drum_notes:
             out.append(f"Dropped {_n(self.drum_notes, 'drum note')} (a piano roll has no drums).")
         if self.notes_out_of_range:
@@ -350,22 +352,22 @@ def midi_to_roll(source: str | Path | Any, frames_per_quarter: int, max_frames: 
     if isinstance(source, pretty_midi.PrettyMIDI):
         pm, name = source, "<PrettyMIDI>"
     elif isinstance(source, str | Path):
+        from gen.music.midi import read_pretty_midi
+
         path = Path(source)
         name = path.name
         if not path.is_file():
             raise DataError(f"{path}: no such MIDI file")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pm = pretty_midi.PrettyMIDI(str(path))
-        except Exception as e:  # noqa: BLE001 - any parser failure means "not valid MIDI"
-            msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
-            raise DataError(f"{path}: not a valid MIDI file ({msg})") from None
+        # the byte-level budget check (size, notes, length, malformed headers) runs first
+        pm, check = read_pretty_midi(path)
+        notices = list(check.notices)
     else:
         raise GenError(f"source: expected a MIDI file path or a pretty_midi.PrettyMIDI, "
                        f"got {type(source).__name__}")
 
     report = RollReport(source=name, frames_per_quarter=fpq)
+    if isinstance(source, str | Path):
+        report.notices = notices
     knots = _tempo_map(pm)
     tempi = [round(float(t), 3) for t in knots[2]]
     report.tempi = [t for i, t in enumerate(tempi) if i == 0 or t != tempi[i - 1]]

@@ -292,8 +292,11 @@ class PianoRollVAE(AttributeControl, LatentModel):
              ) -> np.ndarray:
         """Decoded rows x cols grid (rows*cols, T, 88) between four inputs; T is the longest
         corner's length."""
+        from gen.core import limits
         from gen.core.latent import grid
 
+        limits.check_whole(rows, "rows", 2, limits.MAX_GRID_SIDE)
+        limits.check_whole(cols, "cols", 2, limits.MAX_GRID_SIDE)
         x = self.to_input(corners)
         z = self.encode(x)
         if z.shape[0] != 4:
