@@ -216,12 +216,15 @@ def reveal_js(elem_id: str, block: str = "nearest") -> str:
     little as possible). Chained after an action with ``.success(None, js=...)``."""
     el = json.dumps(elem_id)
     how = json.dumps({"block": block, "behavior": "instant"})
+    # Tried again a moment later: a new picture or card can still be loading, and the page
+    # may not be long enough yet to scroll to it.
     return (
-        f"() => {{ const el = document.getElementById({el}); if (!el) return;"
-        " const r = el.getBoundingClientRect();"
+        f"() => {{ const go = () => {{ const el = document.getElementById({el});"
+        " if (!el) return; const r = el.getBoundingClientRect();"
         " const seen = r.top >= 0 && r.top < window.innerHeight * 0.6"
         " && (r.bottom <= window.innerHeight || r.top < window.innerHeight * 0.25);"
-        f" if (!seen) el.scrollIntoView({how}); }}"
+        f" if (!seen) el.scrollIntoView({how}); }};"
+        " go(); setTimeout(go, 300); setTimeout(go, 1200); }"
     )
 
 
