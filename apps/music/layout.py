@@ -254,9 +254,9 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
     gr.on(None, ui(preview_all), [model, *every_slot, bpm, instrument], previews,
           api_name="music_previews_on_load", api_visibility="private",
           show_progress="hidden")
-    for slot, inputs, preview in zip(SLOTS, slots, previews):
+    for slot, inputs, card in zip(SLOTS, slots, previews):
         gr.on([inputs[0].change, inputs[1].input, inputs[3].change], ui(preview),
-              [model, gr.State(slot), *inputs, bpm, instrument], preview,
+              [model, gr.State(slot), *inputs, bpm, instrument], card,
               api_name=f"music_preview_{slot}", show_progress="minimal",
               trigger_mode="always_last")
 
