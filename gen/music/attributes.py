@@ -286,7 +286,8 @@ def attribute_table(model: Any, examples: Any, amount: float = 1.0, batch_size: 
     base_attrs = model.attribute_values(base)
     change: dict[str, dict[str, float]] = {}
     kept: dict[str, float] = {}
-    for name in tqdm(vecs, desc="vectors", disable=not progress, leave=False):
+    order = [a for a in base_attrs if a in vecs] + [a for a in vecs if a not in base_attrs]
+    for name in tqdm(order, desc="vectors", disable=not progress, leave=False):
         shifted = decode_all(z + amount * vecs[name])
         attrs = model.attribute_values(shifted)
         change[name] = {a: round(float((attrs[a].mean() - base_attrs[a].mean())
@@ -348,8 +349,8 @@ def heatmap(table: dict[str, Any], path: str | Path, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     change = table["relative_change"]
-    rows = list(change)
     cols = list(next(iter(change.values())))
+    rows = [c for c in cols if c in change] + [r for r in change if r not in cols]
     m = np.array([[change[r][c] for c in cols] for r in rows])
     lim = max(0.05, float(np.abs(m).max()))
     fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 2.5, 0.9 * len(rows) + 1.8))
