@@ -287,8 +287,11 @@ def _in_view(pg, elem_id: str) -> bool:
 
 
 def _draw(pg, pts: list[tuple[float, float]]) -> None:
-    """Draw a stroke through ``pts`` (pixels from the centre of the main sketchpad)."""
-    box = pg.locator("#main-sketch canvas").first.bounding_box()
+    """Draw a stroke through ``pts`` (pixels from the centre of the main sketchpad), which is
+    brought into view first (a result may have scrolled the page)."""
+    canvas = pg.locator("#main-sketch canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     pg.mouse.move(cx + pts[0][0], cy + pts[0][1])
     pg.mouse.down()
@@ -347,7 +350,10 @@ def test_browser_clear_then_draw_then_reconstruct(page):
     for elem_id in ("seen", "rec-ae", "rec-vae", "denoised", "sr-model"):  # the 7's results go
         _no_picture(page, elem_id)
     expect(page.locator("#denoise-note")).not_to_contain_text("dB")
-    _draw(page, ONE)  # the brush still draws on fresh paper
+    # Gradio's Clear leaves no paper ("select the draw tool to start"); a new blank page comes
+    # back from the server at once: then the brush draws again
+    expect(page.get_by_text("select the draw tool to start")).to_be_hidden()
+    _draw(page, ONE)
     messages = page.get_by_text("Draw a digit").count()  # the first test's may still show
     page.click("#reconstruct")
     ink = _picture(page, "seen")[::8, ::8] < 128  # what the models see, back at 28 x 28

@@ -99,7 +99,7 @@ def digit_input(prefix: str, source: str = "draw", digit: int = 3) -> list:
             # Gradio's Clear removes the paper and the brush with it (new strokes draw
             # nothing): put a fresh blank page back instead.
             sketch.clear(lambda: BLANK_PAGE, None, sketch, api_name=f"{prefix}_clear_sketch",
-                         api_visibility="private", show_progress="hidden")
+                         api_visibility="private", show_progress="hidden", queue=False)
         with tab("upload"):
             upload = _plain_upload_errors(gr.Image(
                 label=f"A picture of one digit (any size or colours, up to {MAX_UPLOAD_MB} MB)",
