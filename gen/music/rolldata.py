@@ -126,10 +126,15 @@ def midi_folder_rolls(folder: Path, split: str, frames_per_quarter: int,
 
 def build_roll_data(config: Any, rank: int = 0, world_size: int = 1, source: str = "jsb",
                     limit: int | None = None, transpose: int = 0,
-                    eval_split: str = "valid") -> tuple[RollDataset, RollDataset]:
-    """(train, eval) datasets for a piano-roll recipe (the registry's data builder)."""
+                    eval_split: str = "valid", train_frames: int | None = None
+                    ) -> tuple[RollDataset, RollDataset]:
+    """(train, eval) datasets for a piano-roll recipe (the registry's data builder).
+
+    ``train_frames``: the longest training window (default the model's ``max_frames``);
+    shorter windows train faster, while the model still reads and scores ``max_frames``."""
     fpq, w = int(config.frames_per_quarter), int(config.max_frames)
-    train = train_windows(load_rolls(source, "train", fpq, limit), w)
+    tw = w if train_frames is None else min(w, int(train_frames))
+    train = train_windows(load_rolls(source, "train", fpq, limit), tw)
     ev, _ = score_windows(load_rolls(source, eval_split, fpq, limit), w)
     if not train:
         raise DataError(f"{source}: no training pieces")
