@@ -682,7 +682,6 @@ def test_browser_phone_sample_with_variation_and_temperature(phone):
     phone.screenshot(path=str(ARTIFACTS / "music-phone-samples.png"))
 
 
-@pytest.mark.slow  # about 60 s on 2 cores (key-by-key decoding); the API tests cover rolls
 def test_browser_phone_chorales_play_chords(phone):
     from playwright.sync_api import expect
 

@@ -274,7 +274,7 @@ class MusicActions:
         n = len(result.items)
         secs = sum(kind.seconds(x, bpm) for x in result.items) + (n - 1) * GAP_BARS * 240 / bpm
         bars = [kind.bars(x) for x in result.items]
-        each = f"{bars[0]:g} bars" if len(set(bars)) == 1 else "up to " f"{max(bars):g} bars"
+        each = f"{bars[0]:g} bars" if len(set(bars)) == 1 else f"up to {max(bars):g} bars"
         return (f"Audio and MIDI: {_plural(n, kind.noun)} of {each} with {GAP_BARS} bar of "
                 f"rest between, {secs:.0f} s at {bpm:g} bpm, played by "
                 f"{instrument_name(program)} (General MIDI {program}).")

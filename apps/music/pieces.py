@@ -125,7 +125,6 @@ class Kind:
     default_bpm = 120.0
     default_program = 0  # General MIDI program (0-based)
     temperature_info = ""
-    ext = "mid"
 
     def __init__(self, model: Any) -> None:
         self.model = model
