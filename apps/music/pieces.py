@@ -400,8 +400,9 @@ class RollKind(Kind):
         self.default_program = int(c.program)
 
     def notes(self, data: np.ndarray) -> list[Note]:
-        """A roll -> notes [(pitch, start, end)] in frames (a held key is one note)."""
-        return roll_notes(data)
+        """A roll -> notes [(pitch, start, end)] in frames (a held key is one note), at the
+        written pitch (the model's ``pitch_offset`` undone, as in its MIDI and audio)."""
+        return roll_notes(data, 21 - int(self.model.config.pitch_offset))
 
     def examples(self) -> list[tuple[str, np.ndarray]]:
         """The benchmark's held-out test pieces, their first ``ROLL_BARS`` bars."""
@@ -428,7 +429,7 @@ class RollKind(Kind):
         bar = self.steps_per_bar
         for start in range(0, len(roll), self.frames):
             cut = roll[start: start + self.frames]
-            notes = roll_notes(cut)
+            notes = self.notes(cut)
             if not notes:
                 continue
             first, last = start // bar + 1, int(np.ceil((start + len(cut)) / bar))
