@@ -448,6 +448,14 @@ def _output_args(p: argparse.ArgumentParser, cols: bool = True) -> None:
     g.add_argument("--no-plot", dest="plot", action="store_false", help="skip the piano roll")
 
 
+def _training_data_args(p: argparse.ArgumentParser) -> None:
+    """MODEL, --data and --limit of the verbs that learn from a model's training data."""
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--data", help="training data (default: the model's own)")
+    p.add_argument("--limit", type=_whole(100, L.MAX_EVAL_ITEMS), default=20000,
+                   help="training examples to use (20000)")
+
+
 def _track_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", type=_track, default=None,
                    help="MIDI inputs: the track to read the melody from (a number or a name "
@@ -619,17 +627,11 @@ def build_parser() -> argparse.ArgumentParser:
              "syncopation (piano rolls: off-beat onsets, polyphony, mean pitch) and store, "
              "per attribute, the mean code of the top quartile minus that of the bottom "
              "quartile beside the model (attributes.safetensors + .json).")
-    s.add_argument("model", help=MODEL_HELP)
-    s.add_argument("--data", help="training data (default: the model's own)")
-    s.add_argument("--limit", type=_whole(100, L.MAX_EVAL_ITEMS), default=20000,
-                   help="training examples to use (20000)")
+    _training_data_args(s)
     s = verb("prior", cmd_prior, "fit a music model's learned prior",
              "Fit a Gaussian mixture to the codes of the training data and store it beside the "
              "model (prior.safetensors + .json); then `gen sample MODEL --prior learned`.")
-    s.add_argument("model", help=MODEL_HELP)
-    s.add_argument("--data", help="training data (default: the model's own)")
-    s.add_argument("--limit", type=_whole(100, L.MAX_EVAL_ITEMS), default=20000,
-                   help="training examples to use (20000)")
+    _training_data_args(s)
     s.add_argument("--components", type=_whole(1, 256), default=32,
                    help="mixture components, 1-256 (32)")
     s = verb("shift", cmd_shift, "move music along an attribute vector",
