@@ -495,14 +495,16 @@ def _choose(pg, elem_id: str, option: str) -> None:
 
 
 def _players(pg, within: str, count: int) -> list[float]:
-    """Wait until ``within`` shows ``count`` cards whose audio has loaded; their durations."""
+    """Wait until ``within`` shows ``count`` cards whose audio has loaded; their durations
+    (read at that moment: the cards may be replaced afterwards)."""
     sel = f"#{within} .gen-card audio"
-    pg.wait_for_function(
+    found = pg.wait_for_function(
         "([sel, n]) => { const a = [...document.querySelectorAll(sel)];"
-        " return a.length === n && a.every((x) => x.duration > 0); }",
+        " return a.length === n && a.every((x) => x.duration > 0)"
+        " && a.map((x) => x.duration); }",
         arg=[sel, count],
     )
-    return pg.evaluate(f"() => [...document.querySelectorAll({sel!r})].map((a) => a.duration)")
+    return list(found.json_value())
 
 
 def _octaves(pg, within: str) -> list[str]:

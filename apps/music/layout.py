@@ -208,14 +208,18 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
     model, bpm, instrument, slots = mel["model"], mel["bpm"], mel["instrument"], mel["slots"]
     previews = mel["previews"]
 
+    # One chain per change, so that each preview reads the inputs after they have changed:
+    # model -> examples, tempo, instrument -> upload windows -> previews of A-D;
+    # upload -> its windows -> its preview; a picked example, window or source -> its preview.
     def windows(role: str, upload: Any) -> tuple[gr.Dropdown, str]:
         """An uploaded file -> the dropdown of its windows and what was found, or why not."""
         choices, found = act.windows(role, upload)
         return gr.Dropdown(choices=choices, value=0 if choices else None), found
 
-    for slot, inputs, found in zip(SLOTS, slots, mel["found"]):
-        gr.on([model.change, inputs[2].change], ui(windows), [model, inputs[2]],
-              [inputs[3], found], api_name=f"music_windows_{slot}", show_progress="minimal")
+    def windows_all(role: str, *uploads: Any) -> tuple[Any, ...]:
+        """The window dropdowns and upload lines of A-D for ``role``'s model."""
+        both = [windows(role, up) for up in uploads]
+        return (*(w for w, _ in both), *(f for _, f in both))
 
     def preview(role: str, slot: str, *values: Any) -> str:
         """The preview card of one input; one that cannot be shown (a file without a usable
@@ -232,8 +236,6 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
         return tuple(preview(role, slot, *pieces[4 * i: 4 * i + 4], tempo, program)
                      for i, slot in enumerate(SLOTS))
 
-    every_slot = [v for s in slots for v in s]
-
     def choose_model(role: str, *chosen: Any) -> tuple[Any, ...]:
         """The example dropdowns, tempo, instrument and temperature help for ``role``."""
         names, values = act.choose_model(role, *chosen)
@@ -242,21 +244,28 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
                   for v in values),
                 d["bpm"], d["program"], gr.Slider(info=d["temperature_info"]))
 
+    every_slot = [v for s in slots for v in s]
     examples = [s[1] for s in slots]
-    model.change(ui(choose_model), [model, *examples],
-                 [*examples, bpm, instrument, acts["temperature"]],
-                 api_name="music_examples").then(
-        ui(preview_all), [model, *every_slot, bpm, instrument], previews,
-        api_name="music_previews", show_progress="hidden")
+    (model.change(ui(choose_model), [model, *examples],
+                  [*examples, bpm, instrument, acts["temperature"]], api_name="music_examples")
+     .then(ui(windows_all), [model, *(s[2] for s in slots)],
+           [*(s[3] for s in slots), *mel["found"]], api_name="music_windows_all",
+           api_visibility="private", show_progress="hidden")
+     .then(ui(preview_all), [model, *every_slot, bpm, instrument], previews,
+           api_name="music_previews", show_progress="hidden"))
     gr.on([instrument.input, bpm.release], ui(preview_all),
           [model, *every_slot, bpm, instrument], previews, api_name="music_previews_again",
           api_visibility="private", show_progress="hidden", trigger_mode="always_last")
     gr.on(None, ui(preview_all), [model, *every_slot, bpm, instrument], previews,
           api_name="music_previews_on_load", api_visibility="private",
           show_progress="hidden")
-    for slot, inputs, card in zip(SLOTS, slots, previews):
-        gr.on([inputs[0].change, inputs[1].input, inputs[3].change], ui(preview),
-              [model, gr.State(slot), *inputs, bpm, instrument], card,
+    for slot, inputs, found, card in zip(SLOTS, slots, mel["found"], previews):
+        one = [model, gr.State(slot), *inputs, bpm, instrument]
+        inputs[2].change(ui(windows), [model, inputs[2]], [inputs[3], found],
+                         api_name=f"music_windows_{slot}", show_progress="minimal").then(
+            ui(preview), one, card, api_name=f"music_preview_after_upload_{slot}",
+            api_visibility="private", show_progress="minimal")
+        gr.on([inputs[0].change, inputs[1].input, inputs[3].input], ui(preview), one, card,
               api_name=f"music_preview_{slot}", show_progress="minimal",
               trigger_mode="always_last")
 
