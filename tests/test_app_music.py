@@ -494,6 +494,18 @@ def _choose(pg, elem_id: str, option: str) -> None:
     expect(box).to_have_value(option)
 
 
+def _pick_model(pg, text: str) -> None:
+    """Choose the model whose name has ``text``, as a person does: scroll up to the model
+    list (a result may have scrolled the page away), open it, tap the model."""
+    from playwright.sync_api import expect
+
+    box = pg.locator("#music-model input").first
+    box.evaluate("(el) => el.scrollIntoView({block: 'center'})")
+    box.click()
+    pg.locator("#music-model").get_by_role("option").filter(has_text=text).click()
+    expect(box).to_have_value(re.compile(re.escape(text)))
+
+
 def _players(pg, within: str, count: int) -> list[float]:
     """Wait until ``within`` shows ``count`` cards whose audio has loaded; their durations
     (read at that moment: the cards may be replaced afterwards)."""
@@ -639,10 +651,7 @@ def test_browser_a_failed_action_clears_the_old_result(page, midis):
 def test_browser_16_bar_model_reconstructs_and_plays_each_melody(page):
     from playwright.sync_api import expect
 
-    box = page.locator("#music-model input").first
-    box.click()
-    page.locator("#music-model").get_by_role("option").filter(has_text="16-bar").click()
-    expect(box).to_have_value(re.compile(r"^16-bar"))
+    _pick_model(page, "16-bar")
     expect(page.locator("#music-a-preview .gen-title")).to_have_text(
         re.compile(r"^A: .*"))
     _tab(page, "music-actions", "Reconstruct")
@@ -687,9 +696,7 @@ def test_browser_phone_sample_with_variation_and_temperature(phone):
 def test_browser_phone_chorales_play_chords(phone):
     from playwright.sync_api import expect
 
-    box = phone.locator("#music-model input").first
-    box.click()
-    phone.locator("#music-model").get_by_role("option").filter(has_text="chorales").click()
+    _pick_model(phone, "chorales")
     expect(phone.locator("#music-bpm input[type=number]").first).to_have_value("80")
     expect(phone.locator("#music-instrument input").first).to_have_value("Church Organ (19)")
     expect(phone.locator("#music-a-preview .gen-title")).to_have_text(
