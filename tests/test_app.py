@@ -387,7 +387,7 @@ def test_browser_upload(page, files):
     page.locator("#main-upload input[type=file]").set_input_files(str(files["digit"]))
     page.locator("#main-upload img").first.wait_for(state="visible")
     page.click("#reconstruct")
-    expect(page.locator("#seen img")).to_have_count(1)
+    expect(page.locator("#seen img")).to_have_count(1, timeout=20_000)  # a loaded CI box
     assert _shown(page, "seen") == _shown(page, "rec-vae") == (DIGIT_PX, DIGIT_PX)
     page.screenshot(path=str(ARTIFACTS / "image-upload.png"), full_page=True)
 

@@ -39,7 +39,7 @@ from gen.music.io import (
 
 # gen.music.rollio does not export this yet (see the report of issue 12); it turns a roll into
 # the notes [(pitch, start, end)] that the library's own roll pictures draw.
-from gen.music.render import roll_notes
+from gen.music.rollio import roll_notes
 
 SAMPLE_RATE = 22050  # audio: half CD rate renders twice as fast and is plenty here
 GAP_BARS = 1  # a bar of rest between pieces in the whole-result MIDI and audio

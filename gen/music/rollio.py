@@ -14,10 +14,11 @@ import numpy as np
 from gen.core.errors import GenError
 from gen.core.files import atomic_write, out_file
 from gen.music.pianoroll import BENCHMARKS, RollReport, load_benchmark, transpose_roll
+from gen.music.render import roll_notes
 from gen.music.rollmodel import PianoRollVAE, check_roll
 
 __all__ = ["PianoRollVAE", "RollReport", "examples", "midi_roll", "read", "roll_image",
-           "roll_to_wav", "ship_pictures", "write", "write_midi"]
+           "roll_notes", "roll_to_wav", "ship_pictures", "write", "write_midi"]
 
 
 def describe_input() -> str:
