@@ -25,17 +25,12 @@ import time
 import zlib
 from pathlib import Path
 
+from gen.music.midi import vlq_bytes
+
 # ----------------------------------------------------------------------------- builders
 
 
-def vlq(n: int) -> bytes:
-    """A MIDI variable-length quantity."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
+vlq = vlq_bytes  # a MIDI variable-length quantity
 
 
 EOT = b"\x00\xff\x2f\x00"  # end-of-track marker with a zero delta

@@ -69,10 +69,10 @@ def melody_attributes(tokens: Any) -> dict[str, np.ndarray]:
 
 def roll_attributes(rolls: Any, frames_per_quarter: int = 1) -> dict[str, np.ndarray]:
     """Rolls (a list of (T_i, 88) or (N, T, 88)) -> each attribute as (N,) float."""
+    from gen.music.pianoroll import roll_list
     from gen.music.render import roll_notes
 
-    items = list(rolls) if isinstance(rolls, (list, tuple)) or np.asarray(rolls).ndim == 3 \
-        else [rolls]
+    items = roll_list(rolls)
     out = {k: np.zeros(len(items)) for k in ROLL_ATTRIBUTES}
     for i, r in enumerate(items):
         r = np.asarray(r).astype(bool)

@@ -216,9 +216,9 @@ class _Track:
         delta = max(0, cut - self.tick)
         for (ch, pitch), n in sorted(self.held.items()):
             for _ in range(n):
-                body += _vlq_bytes(delta) + bytes([0x80 | ch, pitch, 0])
+                body += vlq_bytes(delta) + bytes([0x80 | ch, pitch, 0])
                 delta = 0
-        body += _vlq_bytes(delta) + b"\xff\x2f\x00"
+        body += vlq_bytes(delta) + b"\xff\x2f\x00"
         return bytes(body)
 
 
@@ -236,7 +236,8 @@ def _vlq(data: bytes, i: int, end: int) -> tuple[int, int]:
     raise _Damaged("has a time or length field longer than 4 bytes")
 
 
-def _vlq_bytes(n: int) -> bytes:
+def vlq_bytes(n: int) -> bytes:
+    """n >= 0 as a MIDI variable-length quantity."""
     out = [n & 0x7F]
     n >>= 7
     while n:

@@ -512,6 +512,15 @@ def roll_to_midi(roll_or_rolls: Any, path: str | Path, frames_per_quarter: int,
 
 # ----------------------------------------------------------------------------- batching
 
+def roll_list(rolls: Any) -> list[np.ndarray]:
+    """One roll (T, 88), a batch (N, T, 88) or a list of rolls -> a list of (T_i, 88) uint8
+    (values unchecked: see ``_check_roll`` where they must be 0/1)."""
+    if isinstance(rolls, list | tuple):
+        return [np.asarray(r, dtype=np.uint8) for r in rolls]
+    a = np.asarray(rolls, dtype=np.uint8)
+    return list(a) if a.ndim == 3 else [a]
+
+
 def roll_windows(roll: Any, length: int, hop: int) -> np.ndarray:
     """Windows of ``length`` frames every ``hop`` frames: (T, 88) -> (N, length, 88) uint8.
 

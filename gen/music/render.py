@@ -172,8 +172,9 @@ def roll_image(rolls: Any, frames_per_quarter: int, titles: Sequence[str] | None
                cols: int = 1, lowest_pitch: int = 21) -> np.ndarray:
     """Polyphonic rolls (a list of (T_i, 88), or (N, T, 88)) -> an RGB picture like
     ``pianoroll_image``: chords are stacked notes, bar lines every 4 quarter notes."""
-    items = list(rolls) if isinstance(rolls, (list, tuple)) else (
-        list(np.asarray(rolls)) if np.asarray(rolls).ndim == 3 else [np.asarray(rolls)])
+    from gen.music.pianoroll import roll_list
+
+    items = roll_list(rolls)
     if not items:
         raise GenError("no piano rolls to draw")
     return notes_image([roll_notes(r, lowest_pitch) for r in items], [len(r) for r in items],

@@ -13,7 +13,13 @@ import numpy as np
 
 from gen.core.errors import GenError
 from gen.core.files import atomic_write, out_file
-from gen.music.pianoroll import BENCHMARKS, RollReport, load_benchmark, transpose_roll
+from gen.music.pianoroll import (
+    BENCHMARKS,
+    RollReport,
+    load_benchmark,
+    roll_list,
+    transpose_roll,
+)
 from gen.music.render import roll_notes
 from gen.music.rollmodel import PianoRollVAE, check_roll
 
@@ -85,14 +91,6 @@ def _one(model: PianoRollVAE, spec: str) -> np.ndarray:
 def read(model: PianoRollVAE, specs: list[str]) -> list[np.ndarray]:
     """Input specs -> rolls [(T_i, 88)]; no specs: the first 4 test pieces."""
     return [_one(model, s) for s in (specs or ["0", "1", "2", "3"])]
-
-
-def roll_list(outputs: Any) -> list[np.ndarray]:
-    """(N, T, 88) or a list of rolls -> a list of (T_i, 88) uint8."""
-    if isinstance(outputs, (list, tuple)):
-        return [np.asarray(r, dtype=np.uint8) for r in outputs]
-    a = np.asarray(outputs, dtype=np.uint8)
-    return list(a) if a.ndim == 3 else [a]
 
 
 def write_midi(model: PianoRollVAE, rolls: Any, path: str | Path, bpm: float | None = None,

@@ -328,17 +328,10 @@ class PianoRollVAE(AttributeControl, LatentModel):
         """Write rolls (one after another, a bar of silence between) to a MIDI file at the
         model's tempo and program unless given, in the written register (``pitch_offset``
         undone); ``transpose`` semitones shift every key further."""
-        from gen.music.pianoroll import roll_to_midi, transpose_roll
+        from gen.music.pianoroll import roll_list, roll_to_midi, transpose_roll
 
         shift = int(transpose) - self.config.pitch_offset  # back to the written register
-        rolls = [transpose_roll(r, shift) if shift else r for r in _roll_list(rolls)]
+        rolls = [transpose_roll(r, shift) if shift else r for r in roll_list(rolls)]
         return roll_to_midi(rolls, path, self.config.frames_per_quarter,
                             self.config.bpm if bpm is None else bpm,
                             self.config.program if program is None else program)
-
-
-def _roll_list(rolls: Any) -> list[np.ndarray]:
-    if isinstance(rolls, (list, tuple)):
-        return [np.asarray(r) for r in rolls]
-    a = np.asarray(rolls)
-    return list(a) if a.ndim == 3 else [a]
