@@ -212,52 +212,22 @@ def _extract(path: str, size: int, mtime_ns: int, bars: int, track: str | None =
     return wins, report
 
 
-@functools.lru_cache(maxsize=64)
-def _tracks(path: str, size: int, mtime_ns: int) -> list[tuple[str, dict[int, set[int]]]]:
-    """The pitched tracks of a MIDI file: (name, {16th-note step: pitches starting there}).
-
-    Steps count from the file's start, 4 per quarter note of the MIDI clock (ticks), which
-    is the grid the melody extraction quantizes to in 4/4 and 2/2.
-    """
-    import pretty_midi
-
-    try:
-        pm = pretty_midi.PrettyMIDI(path)
-    except Exception:  # the extraction has reported why already
-        return []
-    out = []
-    for i, inst in enumerate(pm.instruments):
-        if inst.is_drum or not inst.notes:
+def window_labels(report: Any, count: int) -> list[str | None]:
+    """'track 2 Lead (Flute), bars 5-6' for each of the first ``count`` windows of an
+    extraction report, from its ``window_tracks`` and ``window_starts`` (the library's
+    bounded parse of the file); None where the report does not say."""
+    tracks = {int(t["index"]): t for t in report.tracks}
+    bars = int(report.bars)
+    out: list[str | None] = []
+    for i in range(count):
+        if i >= min(len(report.window_tracks), len(report.window_starts)):
+            out.append(None)
             continue
-        onsets: dict[int, set[int]] = {}
-        for note in inst.notes:
-            step = int(round(4 * pm.time_to_tick(note.start) / pm.resolution))
-            onsets.setdefault(step, set()).add(note.pitch)
-        name = f"{i + 1} {inst.name.strip()[:40]}".strip()  # numbered from 1, as in the report
-        out.append((f"{name} ({pretty_midi.program_to_instrument_name(inst.program)})", onsets))
+        track = tracks.get(int(report.window_tracks[i]))
+        start = float(report.window_starts[i])
+        where = f"bars {start + 1:g}-{start + bars:g}"
+        out.append(f"track {_track_words(track)}, {where}" if track else where)
     return out
-
-
-def window_origin(tokens: np.ndarray, tracks: list[tuple[str, dict[int, set[int]]]]
-                  ) -> str | None:
-    """'track Lead (Flute), bars 5-6': the first track and place where every note of a
-    melody window starts in the MIDI file (a bar line first, else any 16th note); None when
-    nothing matches (a window of rests, or a file whose tempo changes moved the grid)."""
-    notes = tokens_to_notes(tokens)
-    bars = len(tokens) // 16
-    if not notes:
-        return None
-    p0, s0, _ = notes[0]
-    for aligned in (True, False):
-        for name, onsets in tracks:
-            shifts = sorted(s - s0 for s, ps in onsets.items() if p0 in ps and s >= s0)
-            for shift in shifts:
-                if aligned and shift % 16:
-                    continue
-                if all(p in onsets.get(s + shift, ()) for p, s, _ in notes):
-                    bar = shift // 16
-                    return f"track {name}, bars {bar + 1}-{bar + bars}"
-    return None
 
 
 class MelodyKind(Kind):
@@ -289,18 +259,22 @@ class MelodyKind(Kind):
         key = (str(path), st.st_size, st.st_mtime_ns)
         name = shown_name(path)
         main, report = _extract(*key, self.n_bars)
-        every, _ = _extract(*key, self.n_bars, "all")
+        every, report_all = _extract(*key, self.n_bars, "all")
         seen = {tuple(w) for w in main}
-        others = [w for w in every if tuple(w) not in seen]
-        wins = [*main, *others]
+        other = [i for i, w in enumerate(every) if tuple(w) not in seen]
+        wins = [*main, *(every[i] for i in other)]
         if not wins:
             return Upload([], f"**{md(name)}**: no {self.n_bars}-bar melody: "
                           f"{md(str(report.reason))}.", str(report.reason))
-        tracks = _tracks(*key)
+        # where each window is in the file: the reports' window_tracks / window_starts
+        main_where = window_labels(report, len(main))
+        all_where = window_labels(report_all, len(every))
+        places = [*main_where, *(all_where[i] for i in other)]
+        others = [every[i] for i in other]
         labels = []
-        for i, w in enumerate(wins):
+        for i, (w, place) in enumerate(zip(wins, places)):
             notes = tokens_to_notes(w)
-            where = window_origin(w, tracks) or f"window {i + 1}"
+            where = place or f"window {i + 1}"
             what = f"{len(notes)} notes, {pitch_span(notes)}" if notes else "rests only"
             labels.append((f"{where} · {what}", w))
         found = f"**{md(name)}**: {_plural_windows(len(wins), self.n_bars)}"
