@@ -71,7 +71,9 @@ def train(
     ``steps`` overrides the recipe's step count; ``overrides`` are ``KEY=VALUE`` settings
     (see ``registry.apply_overrides``); ``data`` is a dataset of the recipe's head (a prepared
     folder, or a file for images); ``init`` a shipped name or model folder to start from
-    (fine-tuning: its architecture replaces the recipe's, its weights the random ones);
+    (fine-tuning: its architecture replaces the recipe's, its weights the random ones, and
+    ``steps`` counts the steps after the recipe's own: the learning rate, KL warm-up and
+    scheduled sampling go on from the end of its training, unless ``first_step`` is set);
     ``data_options`` override the recipe's data options.
     """
     rec = registry.get_recipe(recipe) if isinstance(recipe, str) else recipe
@@ -81,6 +83,18 @@ def train(
             raise ConfigError(f"--init {init}: a {type(start.config).__name__} model cannot "
                               f"start a {type(rec.model).__name__} recipe ({rec.name})")
         rec = dataclasses.replace(rec, model=start.config)
+    if start is not None and not any(o.partition("=")[0].strip().endswith("first_step")
+                                     for o in overrides):
+        # Fine-tuning: the model has been trained, so its schedules (learning rate, KL warm-up,
+        # scheduled sampling) go on from where the recipe's training ends, and ``steps``
+        # counts the steps after that. Restarting them would train a finished decoder with
+        # teacher forcing and a KL weight of zero, at the full initial learning rate.
+        if steps is None:
+            raise ConfigError(f"--init {init}: say how many fine-tuning steps to take with "
+                              "--steps N (e.g. 300)")
+        done = rec.train.steps
+        overrides = [*overrides, f"first_step={done}"]
+        steps = done + steps
     if steps is not None:
         overrides = [*overrides, f"steps={steps}"]
     rec = registry.apply_overrides(rec, list(overrides))

@@ -502,8 +502,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "beta=0.5 (training, model and data.* options; repeatable)")
     s.add_argument("--data", help="train on this dataset: a folder prepared by `gen data` "
                                   "(music) or an IDX / npz file of 28x28 images")
-    s.add_argument("--init", help="start from this model (shipped name or folder): "
-                                  "fine-tuning; its architecture replaces the config's")
+    s.add_argument("--init", help="fine-tune this model (shipped name or folder): its "
+                                  "architecture and weights replace the config's; --steps then "
+                                  "counts fine-tuning steps, and the learning rate, KL warm-up "
+                                  "and scheduled sampling go on from the end of the config's "
+                                  "training")
     s.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
 
     s = verb("eval", cmd_eval, "evaluate a model with its head's metrics",

@@ -363,6 +363,19 @@ def test_browser_clear_then_draw_then_reconstruct(page):
     assert page.get_by_text("Draw a digit").count() == messages  # no new "draw first"
 
 
+def _upload(page, path: Path) -> None:
+    """Put ``path`` into the Upload tab and wait until the page shows *that* picture: the one
+    uploaded before stays visible meanwhile, and clicking then would send the old one."""
+    from playwright.sync_api import expect
+
+    shown = page.locator("#main-upload img").first
+    before = shown.get_attribute("src") if shown.count() else None
+    page.locator("#main-upload input[type=file]").set_input_files(str(path))
+    shown.wait_for(state="visible")
+    if before is not None:
+        expect(shown).not_to_have_attribute("src", before, timeout=20_000)
+
+
 def test_browser_a_failed_action_clears_every_old_result(page, files):
     from playwright.sync_api import expect
 
@@ -370,8 +383,7 @@ def test_browser_a_failed_action_clears_every_old_result(page, files):
     page.click("#denoise")
     assert _shown(page, "denoised") and _shown(page, "rec-vae")  # results of the stroke
     _tab(page, "main-tabs", "Upload")
-    page.locator("#main-upload input[type=file]").set_input_files(str(files["blank"]))
-    page.locator("#main-upload img").first.wait_for(state="visible")
+    _upload(page, files["blank"])
     page.click("#super-resolve")
     expect(page.get_by_text("no digit found").first).to_be_visible()
     for elem_id in ("seen", "rec-ae", "rec-vae", "noisy", "denoised", "sr-model"):
@@ -384,8 +396,7 @@ def test_browser_upload(page, files):
 
     _tab(page, "image-sections", "Your digit")
     _tab(page, "main-tabs", "Upload")
-    page.locator("#main-upload input[type=file]").set_input_files(str(files["digit"]))
-    page.locator("#main-upload img").first.wait_for(state="visible")
+    _upload(page, files["digit"])
     page.click("#reconstruct")
     expect(page.locator("#seen img")).to_have_count(1, timeout=20_000)  # a loaded CI box
     assert _shown(page, "seen") == _shown(page, "rec-vae") == (DIGIT_PX, DIGIT_PX)

@@ -635,6 +635,31 @@ def test_training_run_loss_falls(corpus_dataset, tmp_path):
     assert isinstance(gen.load(model_dir), MusicVAE)
 
 
+def test_fine_tuning_goes_on_from_the_end_of_training(corpus_dataset, tmp_path):
+    """--init: the weights come from the model and the schedules go on from where the
+    recipe's training ends (60 steps for debug-mel_2bar); --steps counts the steps after."""
+    data = str(corpus_dataset)
+    base = gen.train("debug-mel_2bar", tmp_path / "base", steps=30, progress=False,
+                     cache_dir=data)
+    with pytest.raises(ConfigError, match="--steps N"):
+        gen.train("debug-mel_2bar", tmp_path / "x", init=base, progress=False, cache_dir=data)
+    out = tmp_path / "ft"
+    gen.train("debug-mel_2bar", out, steps=20, init=base, progress=False, cache_dir=data)
+    run = json.loads((out / "run.json").read_text())
+    assert run["train"]["first_step"] == 60 and run["train"]["steps"] == 80
+    logged = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in logged if r["split"] == "train"]
+    assert steps == [70, 80]
+    scratch = [json.loads(x) for x in (tmp_path / "base" / "metrics.jsonl").read_text()
+               .splitlines() if json.loads(x)["split"] == "train"]
+    tuned = [r["loss"] for r in logged if r["split"] == "train"]
+    assert tuned[0] < 0.8 * scratch[0]["loss"]  # it starts trained, not from random weights
+    # an explicit first step is kept (continuing a model whose checkpoint is gone)
+    gen.train("debug-mel_2bar", tmp_path / "c", init=base, progress=False, cache_dir=data,
+              overrides=["first_step=50"])
+    assert json.loads((tmp_path / "c" / "run.json").read_text())["train"]["first_step"] == 50
+
+
 def test_hierarchical_16bar_trains_and_samples(corpus_dataset, tmp_path):
     out = tmp_path / "run16"
     model_dir = gen.train("debug-mel_16bar", out, steps=20, progress=False,

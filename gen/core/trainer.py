@@ -57,6 +57,9 @@ class TrainConfig:
     # early stopping: an eval metric (lower is better, e.g. "elbo"); each evaluation that
     # improves it writes the model to OUT/best/, which `gen ship` and the verbs then use
     keep_best: str = ""
+    # the step a fresh run starts at: continuing a model whose checkpoint is gone (``--init``
+    # with its step) picks up the learning rate, KL warm-up and scheduled sampling there
+    first_step: int = 0
     device: str = "auto"  # "auto" (cuda if present), "cpu", "cuda"
 
     def __post_init__(self) -> None:
@@ -67,6 +70,9 @@ class TrainConfig:
                 and self.grad_clip >= 0 and self.eval_batches >= 0):
             raise ConfigError("train: lr must be > 0 and min_lr, weight_decay, grad_clip, "
                               "eval_batches >= 0")
+        if not 0 <= self.first_step < self.steps:
+            raise ConfigError(f"train.first_step must be in 0..steps-1 ({self.steps - 1}), got "
+                              f"{self.first_step}")
         if self.lr_decay not in ("none", "cosine", "exp"):
             raise ConfigError(f"train.lr_decay must be 'none', 'cosine' or 'exp', got "
                               f"{self.lr_decay!r}")
@@ -255,6 +261,7 @@ class Trainer:
             self.load_checkpoint()
         else:
             torch.manual_seed(cfg.seed + self.rank)
+            self.step = cfg.first_step
         self.model.train()
         batches = self._batches(self.step)
         bar = tqdm(
