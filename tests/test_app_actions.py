@@ -319,6 +319,108 @@ def test_music_examples_and_windows_for_the_widgets(music, tmp_path):
     assert music.defaults("2-bar")["bpm"] == 120 and music.defaults("chorales")["program"] == 19
 
 
+# --------------------------------------------------------------------------- attributes, priors
+def _row(table: str, words: str) -> list[float]:
+    """The numbers of one attribute's row of a shift's table: before (, after, change)."""
+    line = next(x for x in table.splitlines()
+                if x.startswith((f"| {words} (", f"| **{words}** (")))
+    return [float(c.strip().rstrip("%")) for c in line.split("|")[2:-1]]
+
+
+def test_music_shift_moves_note_density_and_says_before_and_after(music):
+    *_, state = music.sample("2-bar", 8, 1.0, 0.5, 3, 120, 0)
+    intro, table, names = music.shift_panel(state)
+    assert names == ["note_density", "mean_interval", "pitch_range", "syncopation_16th",
+                     "syncopation_8th"]
+    assert "8 melodies" in intro and "| note density (onsets per step) |" in table
+    more = music.shift(state, {"note_density": 1.5, "polyphony": 0}, 120, 0)
+    less = music.shift(state, {"note_density": -1.5}, 120, 0)
+    before, after_more, change = _row(more[0], "note density")
+    assert _row(table, "note density") == [before] and change == pytest.approx(
+        after_more - before, abs=0.011)
+    assert _row(less[0], "note density")[1] < before < after_more  # in the asked direction
+    assert "**Shifted** by note density +1.5" in more[0]
+    assert len(_row(more[0], "pitch range")) == 3  # every attribute before and after
+    note, cards, midi, parts, shifted, notice = more
+    assert cards.count('class="gen-card"') == 8 and "sample 1, shifted" in cards
+    assert [_seconds(p) for p in _wavs(cards)] == pytest.approx([4.0] * 8, abs=1e-3)
+    assert zip_names(parts) == [f"sample_{i:02d}_shifted.mid" for i in range(1, 9)]
+    assert Path(midi).name == "shifted.mid" and notice is None
+    midi90, _, cards90, _, _ = music.render(shifted, 90, 40)  # a new tempo and instrument
+    assert _programs_and_tempo(midi90) == ([40], pytest.approx(90, abs=0.1))
+    # a reconstruction: A is shifted (the reconstruction has A's code)
+    name = load_examples(2)[0][0]
+    *_, rec = music.reconstruct("2-bar", *_ex(name), 120, 0)
+    note, cards, *_ = music.shift(rec, {"pitch_range": 1.0, "mean_interval": -0.5}, 120, 0)
+    assert cards.count('class="gen-card"') == 1 and html.escape(f"A: {name}, shifted",
+                                                                 quote=True) in cards
+    assert "pitch range +1 and mean interval -0.5" in note and "(1 melody)" in note
+
+
+def test_music_shift_refuses_bad_amounts_in_words(music):
+    *_, state = music.sample("2-bar", 2, 1.0, 0.5, 0, 120, 0)
+    with pytest.raises(GenError, match=r"^Pick an amount for note density from -2 to 2, "
+                                       r"not 3\.$"):
+        music.shift(state, {"note_density": 3}, 120, 0)
+    with pytest.raises(GenError, match="amount for pitch range must be a number, not 'x'"):
+        music.shift(state, {"pitch_range": "x"}, 120, 0)
+    with pytest.raises(GenError, match="2-bar melody model has no polyphony vector .*"
+                                       "leave polyphony at 0"):
+        music.shift(state, {"polyphony": 1}, 120, 0)
+    with pytest.raises(GenError, match="no attribute 'loudness'"):
+        music.shift(state, {"loudness": 1}, 120, 0)
+    with pytest.raises(GenError, match="Make a result first"):
+        music.shift(None, {"note_density": 1}, 120, 0)
+    # a model without vectors explains why it has no sliders
+    *_, roll = music.sample("chorales", 1, 1.0, 1.0, 0, 80, 19)
+    intro, table, names = music.shift_panel(roll)
+    assert names == [] and table == ""
+    assert "chorale model (piano roll) ships no attribute vectors" in intro
+    with pytest.raises(GenError, match="ships no attribute vectors"):
+        music.shift(roll, {"note_density": 0}, 80, 19)
+
+
+def test_music_sample_from_the_learned_prior(music):
+    choices, info = music.prior_choices("2-bar")
+    assert [v for _, v in choices] == ["normal", "learned"] and "mixture of Gaussians" in info
+    learned = music.sample("2-bar", 3, 1.0, 0.5, 0, 120, 0, "learned")
+    normal = music.sample("2-bar", 3, 1.0, 0.5, 0, 120, 0)
+    assert "from the learned prior (fitted to the training codes)" in learned[3]
+    assert "from the standard normal prior N(0, I)" in normal[3]
+    assert learned[4]["items"] != normal[4]["items"]
+    choices, info = music.prior_choices("chorales")  # the untrained model has none
+    assert [v for _, v in choices] == ["normal"] and "ships no learned prior" in info
+    with pytest.raises(GenError, match="chorale model .* has no learned prior"):
+        music.sample("chorales", 1, 1.0, 1.0, 0, 80, 19, "learned")
+    with pytest.raises(GenError, match="The prior is 'normal' or 'learned', not 'flat'"):
+        music.sample("2-bar", 1, 1.0, 0.5, 0, 120, 0, "flat")
+
+
+def test_roll_model_with_vectors_offers_its_seven_sliders(tmp_path):
+    import torch
+
+    import gen
+    from gen.music.attributes import ROLL_ATTRIBUTES
+
+    folder = untrained_roll_model(tmp_path)
+    model = gen.load(str(folder))
+    torch.manual_seed(0)  # random vectors: the path, not their musical effect
+    model.set_attribute_vectors({n: torch.randn(model.latent_dim) for n in ROLL_ATTRIBUTES},
+                                {"source": "test"})
+    act = MusicActions(load_music_models({"2-bar": None, "16-bar": None, "chorales": folder,
+                                          "folk-chords": None}), tmp_path / "out")
+    *_, state = act.reconstruct("chorales", *_ex(act.example_names("chorales")[0]), 80, 19)
+    _, _, names = act.shift_panel(state)
+    assert names == ["note_density", "mean_interval", "pitch_range", "offbeat", "polyphony",
+                     "mean_pitch"]
+    note, cards, midi, parts, shifted, _ = act.shift(state, {"polyphony": 2.0}, 80, 19)
+    assert "**polyphony** (keys sounding per frame)" in note and len(_row(note, "mean pitch")) == 3
+    assert cards.count('class="gen-card"') == 1 and zip_names(parts) == ["piece_a_shifted.mid"]
+    assert len(shifted["items"]) == 1 and shifted["items"][0]["frames"] == 32
+    with pytest.raises(GenError, match="no 16th-note syncopation vector"):
+        act.shift(state, {"syncopation_16th": 1}, 80, 19)
+
+
 # --------------------------------------------------------------------------- piano rolls
 def _chords_midi(path: Path, bars: int = 12) -> Path:
     """Block chords, one per bar (C, F, G, C ...), on a piano, plus a drum part."""

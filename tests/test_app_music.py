@@ -36,6 +36,7 @@ from music_fixtures import scale_melody, write_midi  # noqa: E402
 
 from apps.app import build_demo  # noqa: E402
 from apps.common import MAX_UPLOAD_MB  # noqa: E402
+from apps.music.actions import ATTRIBUTES  # noqa: E402
 from gen.core.errors import DataError  # noqa: E402
 from gen.music.io import load_examples, pianoroll_image, tokens_to_notes  # noqa: E402
 
@@ -51,6 +52,7 @@ MUSIC_ENDPOINTS = {
     "/music_sample",
     "/music_interpolate",
     "/music_grid",
+    "/music_shift",
     "/music_audio",
     "/music_render",
     "/music_examples",
@@ -327,6 +329,29 @@ def test_upload_lists_windows_by_track_and_bars_and_one_is_used(client, midis):
                              api_name="/music_preview_c")
     assert "C: my tune.mid, track 1 (Acoustic Grand Piano), bars 2-3" in preview
     assert [wav_seconds(p) for p in card_wavs(preview)] == pytest.approx([4.0], abs=0.01)
+
+
+def test_attribute_sliders_and_prior_through_the_api(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = {e: [p["parameter_name"] for p in api[e]["parameters"]]
+             for e in ("/music_shift", "/music_sample")}
+    assert names["/music_shift"] == [*ATTRIBUTES, "bpm", "instrument"]
+    assert names["/music_sample"][-1] == "prior"
+    note = client.predict("2-bar", 4, 1.0, 0.5, 5, 120, PIANO, "learned",
+                          api_name="/music_sample")[3]
+    assert "4 samples** from the learned prior" in note
+    table, cards, midi, parts = client.predict(note_density=1.2, pitch_range=-0.3, bpm=100,
+                                               instrument=PIANO, api_name="/music_shift")
+    assert "**Shifted** by note density +1.2 and pitch range -0.3" in table
+    assert "| **note density** (onsets per step) |" in table and "| after |" in table
+    assert cards.count('class="gen-card"') == 4 and len(card_wavs(cards)) == 4
+    assert zip_names(parts) == [f"sample_0{i}_shifted.mid" for i in (1, 2, 3, 4)]
+    assert pretty_midi.PrettyMIDI(midi).get_tempo_changes()[1][0] == pytest.approx(100)
+    with pytest.raises(Exception, match="no polyphony vector"):
+        client.predict(polyphony=1.0, api_name="/music_shift")
+    with pytest.raises(Exception, match="greater than maximum"):
+        client.predict(note_density=5.0, api_name="/music_shift")
+    assert serving(client)
 
 
 def test_previews_of_every_input(client):
@@ -645,6 +670,38 @@ def test_browser_a_failed_action_clears_the_old_result(page, midis):
     expect(page.locator("#music-note")).not_to_contain_text("Interpolation")
     page.screenshot(path=str(ARTIFACTS / "music-error.png"))
     _tab(page, "music-a-tabs", "Example")  # back to a usable A for the next tests
+
+
+def test_browser_slider_shifts_the_samples_into_cards_that_play(page):
+    from playwright.sync_api import expect
+
+    _tab(page, "music-actions", "Sample")
+    expect(page.locator("#music-prior")).to_contain_text("fitted to the training codes")
+    page.locator("#music-prior").get_by_label("learned (fitted to the training codes)").check()
+    page.click("#music-sample")
+    expect(page.locator("#music-note")).to_contain_text("from the learned prior")
+    assert _players(page, "music-view", 4) == pytest.approx([4.0] * 4, abs=0.05)
+    # sliders for the 2-bar model's five attributes, none for the piano-roll ones
+    expect(page.locator("#music-shift-intro")).to_contain_text("4 melodies")
+    expect(page.locator("#music-shift-table")).to_contain_text("note density")
+    for name in ATTRIBUTES:
+        shown = name not in ("offbeat", "polyphony", "mean_pitch")
+        assert page.locator(f"#music-shift-{name}").is_visible() == shown, name
+    amount = page.locator("#music-shift-note_density input[type=number]").first
+    amount.fill("1.5")
+    amount.press("Enter")
+    amount.blur()  # releases the slider
+    expect(page.locator("#music-shift-table")).to_contain_text("Shifted by note density +1.5")
+    assert _players(page, "music-shift-view", 4) == pytest.approx([4.0] * 4, abs=0.05)
+    titles = page.locator("#music-shift-view .gen-title").all_inner_texts()
+    assert titles[0] == "sample 1, shifted"
+    card = page.locator("#music-shift-view .gen-card").first
+    card.locator("audio").evaluate("(a) => { a.muted = true; return a.play(); }")
+    expect(card).to_have_class(re.compile(r"\bgen-playing\b"))
+    expect(page.locator("#music-shift-midi a[download]").first).to_be_visible()
+    page.locator("#music-shift").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "music-shift.png"), full_page=True)
+    card.locator("audio").evaluate("(a) => a.pause()")
 
 
 @pytest.mark.slow  # about 40 s on 2 cores: 2 x 32 s of audio; the API tests cover 16 bars

@@ -66,8 +66,38 @@ BPM = (40, 240, 120)  # minimum, maximum, default
 SEED_MAX = 2**31 - 1
 SINE_NOTICE = "fluidsynth is not installed: the audio is plain sine waves."
 VARIATION_INFO = ("prior scale: how far from the centre of the latent space the codes are "
-                  "drawn, z ~ N(0, scale²). Below 1: typical pieces; above 1: unusual ones.")
+                  "drawn, z ~ N(0, scale²) (with the learned prior: each mixture component's "
+                  "spread times the scale). Below 1: typical pieces; above 1: unusual ones.")
+# prior -> its words in the app (gen.core.prior.PRIORS)
+PRIOR_CHOICES: dict[str, str] = {
+    "normal": "standard normal N(0, I)",
+    "learned": "learned (fitted to the training codes)",
+}
+PRIOR_INFO = ("where sample codes come from. Standard normal: the prior the VAE was trained "
+              "towards; much of it holds codes no real piece encodes to, so samples can "
+              "wander (between keys, with fewer notes). Learned: a mixture of Gaussians "
+              "fitted to the codes of the training pieces, so samples come from where real "
+              "music lives.")
+SHIFT = (-2.0, 2.0)  # attribute amounts, in multiples of an attribute vector
+SHIFT_STEP = 0.1
+# attribute (gen.music.attributes) -> (words, unit in words, number format of its values)
+ATTRIBUTES: dict[str, tuple[str, str, str]] = {
+    "note_density": ("note density", "onsets per step", ".2f"),
+    "mean_interval": ("mean interval", "semitones between consecutive notes", ".2f"),
+    "pitch_range": ("pitch range", "semitones, lowest to highest", ".1f"),
+    "syncopation_16th": ("16th-note syncopation", "onsets on an off-beat 16th", ".0%"),
+    "syncopation_8th": ("8th-note syncopation", "onsets on an off-beat 8th", ".0%"),
+    "offbeat": ("off-beat onsets", "onsets on an off-beat frame", ".0%"),
+    "polyphony": ("polyphony", "keys sounding per frame", ".2f"),
+    "mean_pitch": ("mean pitch", "MIDI pitch, 60 = C4", ".1f"),
+}
+SHIFT_INFO = ("Each slider moves the codes of this result's {what} along an attribute "
+              "vector (MusicVAE's recipe: the mean code of the training pieces in the top "
+              "quarter of that attribute minus the mean code of those in the bottom quarter), "
+              "then decodes them greedily. Amount 1 is one such vector (-: less, +: more); 0 "
+              "everywhere gives the model's plain reconstruction. Sliders add up.")
 Shown = tuple[str, str, str, str, dict]  # cards (HTML), MIDI, zip, note, result
+Shifted = tuple[str, str, str, str, dict, str | None]  # table, cards, MIDI, zip, result, notice
 
 
 # --------------------------------------------------------------------------- models
@@ -119,6 +149,32 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {'melodies' if word == 'melody' else word + 's'}"
 
 
+def attribute_table(names: Sequence[str], before: Mapping[str, np.ndarray],
+                    after: Mapping[str, np.ndarray] | None, shifted: Mapping[str, float],
+                    what: str) -> str:
+    """A Markdown table of attribute values (means over the pieces) before and, when given,
+    after a shift, with the change; the shifted attributes in bold."""
+    def fmt(name: str, value: float, sign: str = "") -> str:
+        return format(float(value), sign + ATTRIBUTES[name][2])
+
+    head = f"| attribute ({what}) | before |"
+    rule = "|---|---|"
+    if after is not None:
+        head += " after | change |"
+        rule += "---|---|"
+    rows = [head, rule]
+    for name in names:
+        words, unit, _ = ATTRIBUTES[name]
+        label = f"**{words}**" if name in shifted else words
+        b = float(np.mean(before[name]))
+        row = f"| {label} ({unit}) | {fmt(name, b)} |"
+        if after is not None:
+            a = float(np.mean(after[name]))
+            row += f" {fmt(name, a)} | {fmt(name, a - b, '+')} |"
+        rows.append(row)
+    return "\n".join(rows)
+
+
 @dataclass(frozen=True)
 class Result:
     """A result's pieces with their names (file stems) and titles, ready to show."""
@@ -130,6 +186,7 @@ class Result:
     parts: list[str]
     titles: list[str]
     cols: int
+    shiftable: tuple[int, ...] | None = None  # the pieces the attribute sliders move (all)
 
 
 # --------------------------------------------------------------------------- actions
@@ -164,6 +221,18 @@ class MusicActions:
             for _, data in examples:
                 data.flags.writeable = False  # shared by every request
             self.examples[role] = dict(examples)
+        # attribute vectors and learned priors, loaded here once (not lazily by a handler)
+        self.vectors: dict[str, list[str]] = {}
+        self.vectors_missing: dict[str, str] = {}
+        self.priors_missing: dict[str, str] = {}
+        for role, kind in self.kinds.items():
+            names, why = kind.vector_names()
+            self.vectors[role] = [n for n in ATTRIBUTES if n in names]
+            if why or not names:
+                self.vectors_missing[role] = why or "it has no attribute vectors"
+            missing = kind.prior_missing()
+            if missing:
+                self.priors_missing[role] = missing
         # not a daemon: interrupting torch or fluidsynth at exit would abort the process
         threading.Thread(target=self._warm_up, name="music-tab-warm-up").start()
 
@@ -254,6 +323,7 @@ class MusicActions:
         return {"kind": result.kind, "role": result.role, "stem": result.stem,
                 "items": [kind.encode(x) for x in result.items], "parts": result.parts,
                 "titles": result.titles, "cols": result.cols,
+                "shiftable": None if result.shiftable is None else list(result.shiftable),
                 "id": uuid.uuid4().hex}  # plain values: Gradio hashes the state to see changes
 
     def _result(self, state: dict[str, Any]) -> Result:
@@ -261,9 +331,11 @@ class MusicActions:
         kind = self.kind(role)
         if kind.kind != state.get("kind"):
             raise GenError("The model changed since this result; run the action again.")
+        shiftable = state.get("shiftable")
         return Result(state["kind"], role, state["stem"],
                       [kind.decode(x) for x in state["items"]], list(state["parts"]),
-                      list(state["titles"]), int(state["cols"]))
+                      list(state["titles"]), int(state["cols"]),
+                      None if shiftable is None else tuple(int(i) for i in shiftable))
 
     def _show(self, result: Result, note: str, bpm: float, program: int) -> Shown:
         midi, archive = self._files(result, bpm, program)
@@ -299,7 +371,7 @@ class MusicActions:
         rec = kind.reconstruct([a.data])[0]
         result = Result(kind.kind, role, "reconstruction", [a.data, rec],
                         [f"{kind.noun}_a", "reconstruction"], [f"A: {a.name}", "reconstruction"],
-                        self._cols(kind, 2))
+                        self._cols(kind, 2), shiftable=(0,))  # A itself; its code is rec's
         if isinstance(kind, MelodyKind):
             same = int((rec == a.data).sum())
             how = f"{same} of {len(rec)} steps ({same / len(rec):.0%}) come back the same."
@@ -314,21 +386,42 @@ class MusicActions:
                                                                                  program)
         return self._show(result, note, bpm, program)
 
+    def prior_choices(self, role: str) -> tuple[list[tuple[str, str]], str]:
+        """The priors ``role``'s model can sample from as (words, value), and their help."""
+        self.kind(role)
+        missing = self.priors_missing.get(role)
+        if missing:
+            return ([(PRIOR_CHOICES["normal"], "normal")],
+                    f"{PRIOR_INFO} This model ships no learned prior: {missing}.")
+        return [(w, v) for v, w in PRIOR_CHOICES.items()], PRIOR_INFO
+
+    def _prior(self, role: str, prior: Any) -> str:
+        if prior not in PRIOR_CHOICES:
+            raise GenError(f"The prior is 'normal' or 'learned', not {prior!r}.")
+        if prior == "learned" and role in self.priors_missing:
+            raise GenError(f"The {self.models.words[role]} has no learned prior "
+                           f"({self.priors_missing[role]}); sample with prior 'normal'.")
+        return str(prior)
+
     def sample(self, role: str, count: Any, variation: Any, temperature: Any, seed: Any,
-               bpm: Any, program: Any) -> Shown:
-        """``count`` pieces from the prior: codes drawn at scale ``variation``, decoded with
-        randomness ``temperature``, both seeded by ``seed``."""
+               bpm: Any, program: Any, prior: Any = "normal") -> Shown:
+        """``count`` pieces from the prior (``prior`` "normal": N(0, I); "learned": the
+        mixture fitted to the training codes): codes drawn at scale ``variation``, decoded
+        with randomness ``temperature``, both seeded by ``seed``."""
         kind = self.kind(role)
         count = in_range(count, "count", 1, MAX_COUNT, whole=True)
         scale = in_range(variation, "variation (prior scale)", *PRIOR_SCALE)
         t = in_range(temperature, "temperature", *TEMPERATURE)
         seed = in_range(seed, "seed", 0, SEED_MAX, whole=True)
         bpm, program = _bpm(bpm), _program(program)
-        items = kind.sample(count, t, scale, seed)
+        prior = self._prior(role, prior)
+        items = kind.sample(count, t, scale, seed, prior)
         result = Result(kind.kind, role, "samples", items,
                         [f"sample_{i + 1:02d}" for i in range(count)],
                         [f"sample {i + 1}" for i in range(count)], self._cols(kind, count))
-        note = (f"**{count} sample{'s' if count > 1 else ''}** from the prior: variation "
+        which = ("the learned prior (fitted to the training codes)" if prior == "learned"
+                 else "the standard normal prior N(0, I)")
+        note = (f"**{count} sample{'s' if count > 1 else ''}** from {which}: variation "
                 f"(prior scale) {scale:g}, temperature {t:g}, seed {seed}. "
                 + self._timing(result, bpm, program))
         return self._show(result, note, bpm, program)
@@ -378,6 +471,84 @@ class MusicActions:
                 "and D (bottom right), corners reconstructed; the MIDI plays it row by row. "
                 + self._timing(result, bpm, program))
         return self._show(result, note, bpm, program)
+
+    # ----------------------------------------------------------------- attribute shifts
+    def shift_panel(self, state: dict[str, Any] | None) -> tuple[str, str, list[str]]:
+        """What the attribute section says about the last result (Markdown), a table of its
+        pieces' attribute values, and the attributes to offer as sliders (none without
+        vectors)."""
+        if not state:
+            return ("Make a result first (reconstruct, sample, interpolate or grid); then "
+                    "sliders here shift its pieces along musical attributes."), "", []
+        result = self._result(state)
+        role = result.role
+        names = self.vectors.get(role, [])
+        if not names:
+            why = self.vectors_missing.get(role, "it has no attribute vectors")
+            return (f"No attribute sliders: the {self.models.words[role]} ships no attribute "
+                    f"vectors ({md(why)})."), "", []
+        items = self._shiftable(result)
+        what = _plural(len(items), self.kind(role).noun)
+        before = self.kind(role).attributes(items)
+        table = attribute_table(names, before, None, {}, what)
+        return SHIFT_INFO.format(what=what), "Attribute values, the mean over the pieces:\n\n" \
+            + table, names
+
+    def _shiftable(self, result: Result) -> list[np.ndarray]:
+        idx = result.shiftable if result.shiftable is not None else range(len(result.items))
+        return [result.items[i] for i in idx]
+
+    def shift(self, state: dict[str, Any] | None, amounts: Mapping[str, Any], bpm: Any,
+              program: Any) -> Shifted:
+        """The last result's pieces shifted along attribute vectors: encode, add amount x
+        vector for each attribute in ``amounts`` (each within ``SHIFT``; all of them add
+        up), decode greedily. Returns a Markdown table of the attribute values before and
+        after, the shifted pieces as cards with their audio, their MIDI and zip, the shifted
+        result (for a new tempo or instrument) and the audio's notice (or None)."""
+        if not state:
+            raise GenError("Make a result first (reconstruct, sample, interpolate or grid), "
+                           "then shift it.")
+        result = self._result(state)
+        role = result.role
+        kind = self.kind(role)
+        names = self.vectors.get(role, [])
+        asked: dict[str, float] = {}
+        for name, value in amounts.items():
+            if name not in ATTRIBUTES:
+                raise GenError(f"There is no attribute {name!r}; the attributes are "
+                               f"{', '.join(ATTRIBUTES)}.")
+            amount = in_range(0.0 if value is None else value,
+                              f"amount for {ATTRIBUTES[name][0]}", *SHIFT)
+            if amount and name not in names:
+                have = (f"its attributes are {', '.join(ATTRIBUTES[n][0] for n in names)}"
+                        if names else self.vectors_missing.get(role, "it has none"))
+                raise GenError(f"The {self.models.words[role]} has no {ATTRIBUTES[name][0]} "
+                               f"vector ({have}); leave {ATTRIBUTES[name][0]} at 0.")
+            if amount:
+                asked[name] = amount
+        if not names:
+            raise GenError(f"The {self.models.words[role]} ships no attribute vectors "
+                           f"({self.vectors_missing.get(role, '')}), so it cannot shift.")
+        bpm, program = _bpm(bpm), _program(program)
+        items = self._shiftable(result)
+        idx = result.shiftable if result.shiftable is not None else range(len(result.items))
+        shifted = kind.shift(items, asked)
+        what = _plural(len(items), kind.noun)
+        table = attribute_table(names, kind.attributes(items), kind.attributes(shifted), asked,
+                                what)
+        how = (" and ".join(f"{ATTRIBUTES[n][0]} {a:+g}" for n, a in asked.items())
+               if asked else "nothing (every amount 0): the model's reconstruction")
+        out = Result(kind.kind, role, "shifted", shifted,
+                     [f"{result.parts[i]}_shifted" for i in idx],
+                     [f"{result.titles[i]}, shifted" for i in idx],
+                     self._cols(kind, len(shifted), result.cols if result.kind == "grid"
+                                else 0))
+        midi, archive = self._files(out, bpm, program)
+        wavs, _, sine = self._wavs(kind, shifted, bpm, program)
+        note = (f"**Shifted** by {how}: the {what} of this result re-decoded. "
+                "Attribute values, the mean over the pieces:\n\n" + table)
+        return (note, self._cards(out, wavs, bpm), midi, archive, self._state(out),
+                SINE_NOTICE if sine else None)
 
     # ----------------------------------------------------------------- rendering
     def _wavs(self, kind: Kind, items: Sequence[np.ndarray], bpm: float, program: int

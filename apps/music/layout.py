@@ -5,7 +5,9 @@ the last action (its pieces) lives in a per-session ``gr.State``: the audio (one
 per piece, and all of them as one file) is rendered from it right after the cards and the MIDI
 are shown; releasing the tempo slider or choosing another instrument rewrites audio and MIDI
 from it. A failed action clears the results (they no longer match the inputs); a successful
-one scrolls them into view.
+one scrolls them into view. Under the results, one slider per attribute vector of the
+result's model shifts its pieces (``/music_shift``), shown as cards of their own with the
+attribute values before and after.
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from apps.common import (
     user_errors,
 )
 from apps.music.actions import (
+    ATTRIBUTES,
     BPM,
     GRID_SIZES,
     MAX_COUNT,
     MAX_STEPS,
     PRIOR_SCALE,
     SEED_MAX,
+    SHIFT,
+    SHIFT_STEP,
     SLOTS,
     TEMPERATURE,
     VARIATION_INFO,
@@ -131,7 +136,7 @@ def _inputs(models: RoleModels, act: MusicActions, roles: list[str]) -> dict[str
             "found": found, "previews": previews}
 
 
-def _actions(first: dict[str, Any]) -> dict[str, Any]:
+def _actions(first: dict[str, Any], act: MusicActions, role: str) -> dict[str, Any]:
     with gr.Tabs(elem_id="music-actions", overflow_behavior="wrap"):
         with gr.Tab("Reconstruct", id="reconstruct"):
             rec = gr.Button("Reconstruct A", variant="primary", elem_id="music-reconstruct")
@@ -148,6 +153,9 @@ def _actions(first: dict[str, Any]) -> dict[str, Any]:
                 seed = gr.Number(0, precision=0, minimum=0, maximum=SEED_MAX, label="seed",
                                  info="the same seed gives the same pieces",
                                  elem_id="music-seed")
+            choices, info = act.prior_choices(role)
+            prior = gr.Radio(choices, value="normal", label="prior", info=info,
+                             elem_id="music-prior")
             sample = gr.Button("Sample", variant="primary", elem_id="music-sample")
         with gr.Tab("Interpolate", id="interpolate"):
             steps = gr.Slider(2, MAX_STEPS, value=5, step=1, label="steps (endpoints included)",
@@ -158,7 +166,7 @@ def _actions(first: dict[str, Any]) -> dict[str, Any]:
             size = gr.Slider(*GRID_SIZES, value=3, step=1, label="grid size (rows = columns)",
                              elem_id="music-grid-size")
             grid = gr.Button("Grid between A, B, C, D", variant="primary", elem_id="music-grid")
-    return {"rec": rec, "sample": sample,
+    return {"rec": rec, "sample": sample, "prior": prior,
             "sample_inputs": [count, variation, temperature, seed], "temperature": temperature,
             "interp": interp, "steps": steps, "grid": grid, "size": size}
 
@@ -184,6 +192,29 @@ def _results() -> dict[str, Any]:
     return {"note": note, "view": view, "audio": audio, "midi": midi, "parts": parts}
 
 
+def _shift_section(intro_text: str) -> dict[str, Any]:
+    """Under the results: a slider per attribute (shown for the attributes the result's
+    model has vectors for), the values before and after, and the shifted pieces."""
+    with gr.Column(elem_id="music-shift"):
+        gr.Markdown("#### Shape the result: attribute sliders")
+        intro = gr.Markdown(intro_text, elem_id="music-shift-intro")
+        with gr.Row(equal_height=False):
+            sliders = {
+                name: gr.Slider(*SHIFT, value=0.0, step=SHIFT_STEP, label=words,
+                                visible=False, elem_id=f"music-shift-{name}", min_width=200)
+                for name, (words, _, _) in ATTRIBUTES.items()
+            }
+        table = gr.Markdown(elem_id="music-shift-table")
+        view = _cards("music-shift-view")
+        with gr.Row():
+            midi = gr.File(label="MIDI: the shifted pieces, one after another",
+                           elem_id="music-shift-midi", interactive=False)
+            parts = gr.File(label="MIDI: one file per shifted piece (zip)",
+                            elem_id="music-shift-zip", interactive=False)
+    return {"intro": intro, "sliders": sliders, "table": table, "view": view, "midi": midi,
+            "parts": parts}
+
+
 # --------------------------------------------------------------------------- the tab
 def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
     """Build the Music tab's widgets in the current Blocks context and wire them to the actions.
@@ -199,9 +230,11 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
     if not roles:
         return act
     mel = _inputs(models, act, roles)
-    acts = _actions(act.defaults(roles[0]))
+    acts = _actions(act.defaults(roles[0]), act, roles[0])
     out = _results()
+    sh = _shift_section(act.shift_panel(None)[0])
     result = gr.State(None)
+    shifted = gr.State(None)  # the last shifted pieces (for a new tempo or instrument)
 
     # ------------------------------------------------------------------ events
     ui = user_errors
@@ -269,13 +302,25 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
               api_name=f"music_preview_{slot}", show_progress="minimal",
               trigger_mode="always_last")
 
+    def prior_choices(role: str, chosen: str) -> gr.Radio:
+        """The priors ``role``'s model offers; the chosen one stays when it has it."""
+        choices, info = act.prior_choices(role)
+        values = [v for _, v in choices]
+        return gr.Radio(choices=choices, value=chosen if chosen in values else "normal",
+                        info=info)
+
+    model.change(ui(prior_choices), [model, acts["prior"]], acts["prior"],
+                 api_name="music_prior_choices", api_visibility="private",
+                 show_progress="hidden")
+
     shown = [out["view"], out["midi"], out["parts"], out["note"], result]
     cleared = [out["view"], out["midi"], out["parts"], out["note"], result, out["audio"]]
     a, b, c, d = slots
     tail = [bpm, instrument]
     for button, fn, inputs, name in [
         (acts["rec"], act.reconstruct, [model, *a, *tail], "music_reconstruct"),
-        (acts["sample"], act.sample, [model, *acts["sample_inputs"], *tail], "music_sample"),
+        (acts["sample"], act.sample, [model, *acts["sample_inputs"], *tail, acts["prior"]],
+         "music_sample"),
         (acts["interp"], act.interpolate, [model, *a, *b, acts["steps"], *tail],
          "music_interpolate"),
         (acts["grid"], act.grid, [model, *a, *b, *c, *d, acts["size"], *tail], "music_grid"),
@@ -309,4 +354,52 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
     gr.on([bpm.release, instrument.input], ui(render), [result, bpm, instrument],
           [out["midi"], out["parts"], out["view"], out["audio"]], api_name="music_render",
           trigger_mode="always_last")
+
+    # ------------------------------------------------------------------ attribute sliders
+    sliders = list(sh["sliders"].values())
+    shift_out = [sh["table"], sh["view"], sh["midi"], sh["parts"], shifted]
+
+    def shift_panel(last: dict | None) -> tuple[Any, ...]:
+        """A new result: what the sliders do (or why there are none) and its attribute
+        values; the sliders of its model's attributes back at 0; no shifted pieces yet."""
+        intro, table, names = act.shift_panel(last)
+        return (intro, *(gr.Slider(value=0.0, visible=n in names) for n in sh["sliders"]),
+                table, "", None, None, None)
+
+    result.change(ui(shift_panel), result, [sh["intro"], *sliders, *shift_out],
+                  api_name="music_shift_panel", api_visibility="private",
+                  show_progress="hidden")
+
+    def shift(note_density: float = 0.0, mean_interval: float = 0.0, pitch_range: float = 0.0,
+              syncopation_16th: float = 0.0, syncopation_8th: float = 0.0,
+              offbeat: float = 0.0, polyphony: float = 0.0, mean_pitch: float = 0.0,
+              bpm: float = BPM[2], instrument: int = 0, last: dict | None = None
+              ) -> tuple[Any, ...]:
+        """The session's last result shifted along attribute vectors (amounts from -2 to
+        2, 0: not shifted; an attribute the model has no vector for must stay 0): the
+        attribute values before and after (Markdown), the shifted pieces as cards with
+        their audio, their MIDI file and zip."""
+        amounts = dict(zip(ATTRIBUTES, (note_density, mean_interval, pitch_range,
+                                        syncopation_16th, syncopation_8th, offbeat,
+                                        polyphony, mean_pitch)))
+        note, cards, midi, parts, state, notice = act.shift(last, amounts, bpm, instrument)
+        if notice:
+            gr.Warning(notice)
+        return note, cards, midi, parts, state
+
+    moved = gr.on([s.release for s in sliders], ui(shift), [*sliders, bpm, instrument, result],
+                  shift_out, api_name="music_shift", trigger_mode="always_last")
+    moved.failure(None, None, shift_out, js=clear_js(len(shift_out)))
+
+    def shift_render(last: dict | None, tempo: Any, program: Any) -> tuple[Any, ...]:
+        """The shifted pieces' MIDI, cards and audio again at a new tempo or instrument."""
+        again = act.render(last, tempo, program)
+        if again is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        midi, parts, cards, _, _ = again  # the audio notice was shown with the result
+        return midi, parts, cards
+
+    gr.on([bpm.release, instrument.input], ui(shift_render), [shifted, bpm, instrument],
+          [sh["midi"], sh["parts"], sh["view"]], api_name="music_shift_render",
+          api_visibility="private", trigger_mode="always_last")
     return act

@@ -8,7 +8,9 @@ zip and WAV files and lists the notes to draw. ``MusicActions`` (actions.py) wor
 pieces of either kind through this interface only.
 
 Every call of a model method (reconstruct, sample, interpolate, grid) is in a "model calls"
-block of a kind below, so a change of the core's signatures is edited there only.
+block of a kind below, and those of attribute vectors and the learned prior (the same for
+both kinds) in one block of ``Kind``, so a change of the core's signatures is edited there
+only.
 """
 
 from __future__ import annotations
@@ -163,9 +165,10 @@ class Kind:
         """The model's greedy reconstructions of ``items``."""
         raise NotImplementedError
 
-    def sample(self, n: int, temperature: float, prior_scale: float, seed: int
-               ) -> list[np.ndarray]:
-        """``n`` pieces from the prior."""
+    def sample(self, n: int, temperature: float, prior_scale: float, seed: int,
+               prior: str = "normal") -> list[np.ndarray]:
+        """``n`` pieces from the prior ("normal": N(0, I); "learned": the model's mixture
+        fitted to its training codes)."""
         raise NotImplementedError
 
     def interpolate(self, a: np.ndarray, b: np.ndarray, steps: int) -> list[np.ndarray]:
@@ -189,6 +192,46 @@ class Kind:
     def write_wav(self, item: np.ndarray, path: Path, bpm: float, program: int) -> Path:
         """One piece as a WAV file of exactly its length."""
         raise NotImplementedError
+
+    # attribute vectors and the learned prior (gen.music.attributes, gen.core.prior): the
+    # same calls for both kinds; ``batch`` and ``pieces`` convert between the kinds' forms
+    def batch(self, items: Sequence[np.ndarray]) -> Any:
+        """Pieces as the model takes them (an array (N, T) or a list of rolls)."""
+        raise NotImplementedError
+
+    def pieces(self, out: Any) -> list[np.ndarray]:
+        """The model's output as a list of pieces."""
+        raise NotImplementedError
+
+    def vector_names(self) -> tuple[list[str], str]:
+        """The attributes the model has vectors for, and '' or why it has none."""
+        try:
+            return list(self.model.attribute_vectors()), ""
+        except GenError as e:
+            return [], str(e)
+
+    def prior_missing(self) -> str:
+        """'' when the model ships a learned prior, else why not (the library's words)."""
+        try:
+            self.model.learned_prior()
+        except GenError as e:
+            return str(e)
+        return ""
+
+    def attributes(self, items: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Attribute values of pieces: {name: (N,) float}."""
+        return self.model.attributes(self.batch(items))
+
+    def shift(self, items: Sequence[np.ndarray], amounts: dict[str, float]
+              ) -> list[np.ndarray]:
+        """Encode the pieces, add ``amount`` x the vector of each attribute, decode greedily
+        to the pieces' lengths (``model.shift`` for several attributes at once)."""
+        batch = self.batch(items)
+        vectors = self.model.attribute_vectors()
+        z = self.model.encode(batch)  # (N, D)
+        for name, amount in amounts.items():
+            z = z + float(amount) * vectors[name]
+        return self.pieces(self.model.decode_like(batch, z))
 
     def encode(self, data: np.ndarray) -> Any:
         """A piece as plain JSON-able values (results live in a gr.State)."""
@@ -299,11 +342,20 @@ class MelodyKind(Kind):
         """Greedy decoding of each melody's code: (N, T) -> (N, T)."""
         return list(self.model.reconstruct(np.stack(items)))
 
-    def sample(self, n: int, temperature: float, prior_scale: float, seed: int
-               ) -> list[np.ndarray]:
-        """(n, T) melodies from z ~ N(0, prior_scale^2 I) decoded at ``temperature``."""
+    def sample(self, n: int, temperature: float, prior_scale: float, seed: int,
+               prior: str = "normal") -> list[np.ndarray]:
+        """(n, T) melodies from z ~ N(0, prior_scale^2 I) (or the learned prior, its spread
+        times prior_scale) decoded at ``temperature``."""
         return list(self.model.sample(n=n, temperature=temperature, seed=seed,
-                                      prior_scale=prior_scale))
+                                      prior_scale=prior_scale, prior=prior))
+
+    def batch(self, items: Sequence[np.ndarray]) -> np.ndarray:
+        """Melodies (N, T)."""
+        return np.stack(items)
+
+    def pieces(self, out: Any) -> list[np.ndarray]:
+        """(N, T) -> N melodies (T,) int64."""
+        return [np.asarray(x, dtype=np.int64) for x in out]
 
     def interpolate(self, a: np.ndarray, b: np.ndarray, steps: int) -> list[np.ndarray]:
         """(steps, T) melodies along a great circle from a to b."""
@@ -425,12 +477,21 @@ class RollKind(Kind):
         """Greedy decoding of each roll's code, each to its own length."""
         return rollio.roll_list(self.model.reconstruct(list(items)))
 
-    def sample(self, n: int, temperature: float, prior_scale: float, seed: int
-               ) -> list[np.ndarray]:
-        """(n, frames, 88) rolls from z ~ N(0, prior_scale^2 I) decoded at ``temperature``."""
+    def sample(self, n: int, temperature: float, prior_scale: float, seed: int,
+               prior: str = "normal") -> list[np.ndarray]:
+        """(n, frames, 88) rolls from z ~ N(0, prior_scale^2 I) (or the learned prior)
+        decoded at ``temperature``."""
         return rollio.roll_list(self.model.sample(n, temperature=temperature, seed=seed,
-                                                  prior_scale=prior_scale,
+                                                  prior_scale=prior_scale, prior=prior,
                                                   frames=self.frames))
+
+    def batch(self, items: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Rolls as a list (they may differ in length)."""
+        return list(items)
+
+    def pieces(self, out: Any) -> list[np.ndarray]:
+        """(N, T, 88) or a list -> N rolls (T_i, 88)."""
+        return rollio.roll_list(out)
 
     def interpolate(self, a: np.ndarray, b: np.ndarray, steps: int) -> list[np.ndarray]:
         """(steps, T, 88) rolls along a great circle from a to b (T: the longer input)."""
