@@ -335,12 +335,12 @@ def test_music_shift_moves_note_density_and_says_before_and_after(music):
     assert "8 melodies" in intro and "| note density (onsets per step) |" in table
     more = music.shift(state, {"note_density": 1.5, "polyphony": 0}, 120, 0)
     less = music.shift(state, {"note_density": -1.5}, 120, 0)
-    before, after_more, change = _row(more[0], "note density")
-    assert _row(table, "note density") == [before] and change == pytest.approx(
-        after_more - before, abs=0.011)
-    assert _row(less[0], "note density")[1] < before < after_more  # in the asked direction
+    shown, plain, after_more, change = _row(more[0], "note density")
+    assert _row(table, "note density") == [shown] and change == pytest.approx(
+        after_more - plain, abs=0.011)
+    assert _row(less[0], "note density")[2] < plain < after_more  # in the asked direction
     assert "**Shifted** by note density +1.5" in more[0]
-    assert len(_row(more[0], "pitch range")) == 3  # every attribute before and after
+    assert len(_row(more[0], "pitch range")) == 4  # every attribute before and after
     note, cards, midi, parts, shifted, notice = more
     assert cards.count('class="gen-card"') == 8 and "sample 1, shifted" in cards
     assert [_seconds(p) for p in _wavs(cards)] == pytest.approx([4.0] * 8, abs=1e-3)
@@ -414,7 +414,7 @@ def test_roll_model_with_vectors_offers_its_seven_sliders(tmp_path):
     assert names == ["note_density", "mean_interval", "pitch_range", "offbeat", "polyphony",
                      "mean_pitch"]
     note, cards, midi, parts, shifted, _ = act.shift(state, {"polyphony": 2.0}, 80, 19)
-    assert "**polyphony** (keys sounding per frame)" in note and len(_row(note, "mean pitch")) == 3
+    assert "**polyphony** (keys sounding per frame)" in note and len(_row(note, "mean pitch")) == 4
     assert cards.count('class="gen-card"') == 1 and zip_names(parts) == ["piece_a_shifted.mid"]
     assert len(shifted["items"]) == 1 and shifted["items"][0]["frames"] == 32
     with pytest.raises(GenError, match="no 16th-note syncopation vector"):

@@ -343,7 +343,7 @@ def test_attribute_sliders_and_prior_through_the_api(client):
     table, cards, midi, parts = client.predict(note_density=1.2, pitch_range=-0.3, bpm=100,
                                                instrument=PIANO, api_name="/music_shift")
     assert "**Shifted** by note density +1.2 and pitch range -0.3" in table
-    assert "| **note density** (onsets per step) |" in table and "| after |" in table
+    assert "| **note density** (onsets per step) |" in table and "| shifted | change |" in table
     assert cards.count('class="gen-card"') == 4 and len(card_wavs(cards)) == 4
     assert zip_names(parts) == [f"sample_0{i}_shifted.mid" for i in (1, 2, 3, 4)]
     assert pretty_midi.PrettyMIDI(midi).get_tempo_changes()[1][0] == pytest.approx(100)

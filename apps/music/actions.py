@@ -149,29 +149,26 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {'melodies' if word == 'melody' else word + 's'}"
 
 
-def attribute_table(names: Sequence[str], before: Mapping[str, np.ndarray],
-                    after: Mapping[str, np.ndarray] | None, shifted: Mapping[str, float],
-                    what: str) -> str:
-    """A Markdown table of attribute values (means over the pieces) before and, when given,
-    after a shift, with the change; the shifted attributes in bold."""
+def attribute_table(names: Sequence[str],
+                    columns: Sequence[tuple[str, Mapping[str, np.ndarray]]],
+                    shifted: Mapping[str, float], what: str) -> str:
+    """A Markdown table of attribute values, the mean over the pieces: one column per
+    (header, {name: (N,)}) of ``columns`` and, with two or more, the change from the
+    second-last column to the last; the shifted attributes in bold."""
     def fmt(name: str, value: float, sign: str = "") -> str:
         return format(float(value), sign + ATTRIBUTES[name][2])
 
-    head = f"| attribute ({what}) | before |"
-    rule = "|---|---|"
-    if after is not None:
-        head += " after | change |"
-        rule += "---|---|"
-    rows = [head, rule]
+    heads = [h for h, _ in columns] + (["change"] if len(columns) > 1 else [])
+    rows = [f"| attribute ({what}) | " + " | ".join(heads) + " |",
+            "|---|" + "---|" * len(heads)]
     for name in names:
         words, unit, _ = ATTRIBUTES[name]
         label = f"**{words}**" if name in shifted else words
-        b = float(np.mean(before[name]))
-        row = f"| {label} ({unit}) | {fmt(name, b)} |"
-        if after is not None:
-            a = float(np.mean(after[name]))
-            row += f" {fmt(name, a)} | {fmt(name, a - b, '+')} |"
-        rows.append(row)
+        means = [float(np.mean(v[name])) for _, v in columns]
+        cells = [fmt(name, m) for m in means]
+        if len(means) > 1:
+            cells.append(fmt(name, means[-1] - means[-2], "+"))
+        rows.append(f"| {label} ({unit}) | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -490,7 +487,7 @@ class MusicActions:
         items = self._shiftable(result)
         what = _plural(len(items), self.kind(role).noun)
         before = self.kind(role).attributes(items)
-        table = attribute_table(names, before, None, {}, what)
+        table = attribute_table(names, [("as shown", before)], {}, what)
         return SHIFT_INFO.format(what=what), "Attribute values, the mean over the pieces:\n\n" \
             + table, names
 
@@ -533,9 +530,13 @@ class MusicActions:
         items = self._shiftable(result)
         idx = result.shiftable if result.shiftable is not None else range(len(result.items))
         shifted = kind.shift(items, asked)
+        # re-decoding alone changes pieces too (a sample drawn at a temperature comes back
+        # greedy): the change is measured from the unshifted re-decoding (amount 0)
+        plain = kind.shift(items, {}) if asked else shifted
         what = _plural(len(items), kind.noun)
-        table = attribute_table(names, kind.attributes(items), kind.attributes(shifted), asked,
-                                what)
+        table = attribute_table(names, [("as shown", kind.attributes(items)),
+                                        ("re-decoded, amount 0", kind.attributes(plain)),
+                                        ("shifted", kind.attributes(shifted))], asked, what)
         how = (" and ".join(f"{ATTRIBUTES[n][0]} {a:+g}" for n, a in asked.items())
                if asked else "nothing (every amount 0): the model's reconstruction")
         out = Result(kind.kind, role, "shifted", shifted,
@@ -546,7 +547,8 @@ class MusicActions:
         midi, archive = self._files(out, bpm, program)
         wavs, _, sine = self._wavs(kind, shifted, bpm, program)
         note = (f"**Shifted** by {how}: the {what} of this result re-decoded. "
-                "Attribute values, the mean over the pieces:\n\n" + table)
+                "Attribute values, the mean over the pieces (the change: shifted minus "
+                "re-decoded without a shift):\n\n" + table)
         return (note, self._cards(out, wavs, bpm), midi, archive, self._state(out),
                 SINE_NOTICE if sine else None)
 

@@ -489,6 +489,15 @@ class RollKind(Kind):
         """Rolls as a list (they may differ in length)."""
         return list(items)
 
+    def attributes(self, items: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Attribute values of rolls, the mean pitch at the written pitch: the library
+        measures it in the model's register, ``pitch_offset`` semitones above (an octave
+        for the JSB model; see the report of issue 13)."""
+        values = dict(super().attributes(items))
+        if "mean_pitch" in values:
+            values["mean_pitch"] = values["mean_pitch"] - int(self.model.config.pitch_offset)
+        return values
+
     def pieces(self, out: Any) -> list[np.ndarray]:
         """(N, T, 88) or a list -> N rolls (T_i, 88)."""
         return rollio.roll_list(out)
