@@ -10,7 +10,9 @@ Each request writes its files into a fresh folder ``<out_dir>/requests/<time>-<r
 under fixed names (``apps.common.RequestFolders``); the page plays each piece's audio from
 there (``media_dir``). A result (its pieces) is returned as a plain dict that the layout
 keeps per session: the audio is rendered from it after the cards and the MIDI are shown,
-and a new tempo or instrument rewrites the audio and MIDI from it.
+and a new tempo or instrument rewrites the audio and MIDI from it. ``shift`` re-decodes a
+result's pieces moved along the model's attribute vectors (``gen.music.attributes``) and
+``sample`` draws from N(0, I) or the model's learned prior (``gen.core.prior``).
 """
 
 from __future__ import annotations
