@@ -4,19 +4,28 @@
 ``apps/image/layout.py``, ``apps/music/layout.py``, over their ``actions`` modules);
 ``launch()`` serves it on 127.0.0.1 with the app's upload limit and styling. Nothing is started
 at import time.
+
+Files: each request's results are written into a fresh folder under ``--out`` (``image/requests``,
+``music/requests``) and served from there (not copied into Gradio's cache); folders older than
+an hour are deleted as new ones are made. Uploads go to Gradio's cache in the system temp folder
+(GRADIO_TEMP_DIR, if set), where files older than an hour are deleted every hour.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
-from apps.common import MAX_UPLOAD_MB
+from apps.common import KEEP_S, MAX_UPLOAD_MB, harden
 from apps.image.actions import DEFAULT_IMAGE_MODELS, load_image_models
 from apps.image.layout import image_tab
 from apps.music.actions import DEFAULT_MUSIC_MODELS, load_music_models
@@ -41,14 +50,62 @@ Every button is also an API endpoint: see "Use via API" at the bottom of the pag
 """
 
 
-def use_temp_dir(out_dir: str | Path) -> Path:
-    """Point GRADIO_TEMP_DIR at ``out_dir/gradio_tmp`` unless the user has set it already.
+# Served inline from the app's own origin: pictures, audio, MIDI, zip. Anything else under a
+# file route (an uploaded .html or .svg) is sent as a download: nothing a user sent can run
+# as a page of this origin.
+INLINE_TYPES = frozenset({
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
+    "audio/wav", "audio/x-wav", "audio/wave", "audio/mpeg", "audio/ogg", "audio/flac",
+    "audio/midi", "audio/x-midi", "audio/mid", "application/zip", "application/octet-stream",
+})
 
-    Gradio caches every uploaded and generated file there (the system temp folder otherwise).
+
+class InlineGuard:
+    """ASGI middleware: responses of the file routes (``/file=``, ``/proxy=``) whose type is not
+    in INLINE_TYPES become ``application/octet-stream`` downloads (``Content-Disposition:
+    attachment``), and every one says ``X-Content-Type-Options: nosniff``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope.get("type") == "http" else ""
+        if "/file=" not in path and "/proxy=" not in path:
+            await self.app(scope, receive, send)
+            return
+
+        async def guarded(message: dict) -> None:
+            if message.get("type") == "http.response.start":
+                headers = list(message.get("headers", []))
+                kind = dict(headers).get(b"content-type", b"").split(b";")[0].strip().lower()
+                if kind and kind.decode("latin-1") not in INLINE_TYPES:
+                    headers = [(k, v) for k, v in headers
+                               if k.lower() not in (b"content-type", b"content-disposition")]
+                    headers += [(b"content-type", b"application/octet-stream"),
+                                (b"content-disposition", b"attachment")]
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, guarded)
+
+
+def use_temp_dir() -> Path:
+    """Point GRADIO_TEMP_DIR (Gradio's cache of uploads) at a private folder of the system temp
+    folder, ``gen-app-<uid>/gradio``, unless the user has set it already.
+
+    Not under the install: the paths of uploads show in API answers, and no folder the app
+    serves as its own (``--out``) may hold what users upload.
     """
-    tmp = Path(os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(out_dir) / "gradio_tmp")))
-    tmp.mkdir(parents=True, exist_ok=True)
-    return tmp
+    tmp = os.environ.get("GRADIO_TEMP_DIR")
+    if not tmp:
+        base = Path(tempfile.gettempdir()) / f"gen-app-{os.getuid()}"
+        base.mkdir(mode=0o700, exist_ok=True)
+        if base.stat().st_uid != os.getuid() or base.is_symlink():  # someone else's folder
+            base = Path(tempfile.mkdtemp(prefix="gen-app-"))
+        tmp = os.environ["GRADIO_TEMP_DIR"] = str(base / "gradio")
+    Path(tmp).mkdir(parents=True, exist_ok=True)
+    return Path(tmp)
 
 
 def build_demo(
@@ -60,15 +117,17 @@ def build_demo(
 
     ``image_models`` maps the Image tab's roles (ae, vae, dae, sr, vae2d) to shipped model
     names or save_pretrained directories; missing roles take ``DEFAULT_IMAGE_MODELS``.
-    ``out_dir`` receives the app's own files (latent scatter, Gradio's cache).
+    ``out_dir`` receives the app's own files (latent scatter, each request's results).
     ``music_models`` maps the Music tab's roles ("2-bar", "16-bar", "chorales",
     "folk-chords") the same way; missing roles take ``DEFAULT_MUSIC_MODELS``.
 
-    The Music tab plays audio files from its request folder: ``demo.media_dirs`` lists the
-    folders that ``launch`` lets the server send.
+    Both tabs serve their results from request folders: ``demo.media_dirs`` lists the folders
+    that ``launch`` lets the server send. They are Gradio static paths, so results are served
+    from there rather than copied into Gradio's cache (stored once). Every endpoint answers
+    errors in words (``apps.common.harden``).
     """
     out = Path(out_dir)
-    use_temp_dir(out)
+    use_temp_dir()
     images = load_image_models(image_models)
     melodies = load_music_models(music_models)
     for models in (images, melodies):
@@ -77,16 +136,19 @@ def build_demo(
     with gr.Blocks(
         title="gen: autoencoders and VAEs",
         analytics_enabled=False,
-        delete_cache=(3600, 3600),  # hourly, drop cached uploads/outputs older than an hour
+        delete_cache=(KEEP_S, KEEP_S),  # hourly, drop cached uploads older than an hour
     ) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs(elem_id="heads", overflow_behavior="wrap"):
             with gr.Tab("Image", id="image"):
-                image_tab(images, out / "image")
+                image = image_tab(images, out / "image")
             with gr.Tab("Music", id="music"):
                 music = music_tab(melodies, out / "music")
-    demo.media_dirs = [music.media_dir]  # type: ignore[attr-defined]
-    return demo
+    demo.media_dirs = [image.media_dir, music.media_dir]  # type: ignore[attr-defined]
+    for folder in demo.media_dirs:  # type: ignore[attr-defined]
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    gr.set_static_paths([str(Path(p)) for p in demo.media_dirs])  # type: ignore[attr-defined]
+    return harden(demo)
 
 
 def launch(
@@ -98,7 +160,9 @@ def launch(
     ``out_dir``: the folder given to ``build_demo``; the files it returns are served from there.
     The folders in ``demo.media_dirs`` (the Music tab's audio) are served in any case.
 
-    Uploads over MAX_UPLOAD_MB are refused by the server itself. ``block=False`` returns once
+    Uploads over MAX_UPLOAD_MB are refused by the server itself; uploaded HTML, SVG and other
+    types a browser could run are only ever sent as downloads (``InlineGuard``). ``block=False``
+    returns once
     the server is up (tests, benchmarks); call ``demo.close()`` to stop it.
     """
     demo.queue(default_concurrency_limit=2)
@@ -117,6 +181,7 @@ def launch(
                 show_error=False,
                 quiet=not block,
                 allowed_paths=allowed,
+                app_kwargs={"middleware": [Middleware(InlineGuard)]},
             )
             break
         except ValueError as e:
@@ -161,6 +226,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help=f"use another model for a role; roles and defaults: {DEFAULT_MUSIC_MODELS}",
     )
     args = p.parse_args(argv)
+    handler = logging.StreamHandler()  # refused inputs: one line each; bugs: with traceback
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    app_log = logging.getLogger("gen.app")
+    app_log.addHandler(handler)
+    app_log.setLevel(logging.INFO)
     try:
         demo = build_demo(
             _role_spec(args.image_model),

@@ -10,22 +10,39 @@ Starts ``python -m apps.app`` in a subprocess on a free port of 127.0.0.1 and re
 - per action, the cold first call and the median / max of ``--repeats`` warm calls (seconds),
   measured from the client (HTTP + queue + model + PNG encoding + download).
 The numbers go to stdout and to ``--out``/bench_app.json. Nothing is left running.
+
+    python scripts/bench_app.py --load 32 --rounds 20   # concurrency only (issue 10)
+
+``--load N`` skips the timings and sends identical requests from N clients at once, ``--rounds``
+times each (an image sample, and a 2-bar music sample with its audio), fetches every file of
+every answer as the browser would and counts the broken ones: unreadable, truncated, differing
+from the same request's other answers, or shared with another answer (``hammer``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
+import wave
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -144,6 +161,164 @@ def _digit_photo(path: Path) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- concurrency
+def file_problem(name: str, data: bytes) -> str | None:
+    """Why ``data`` (a file called ``name``) is not a complete PNG, WAV, MIDI or zip of MIDI
+    files; None when it is one."""
+    suffix = Path(urllib.parse.unquote(name)).suffix.lower()
+    try:
+        if suffix == ".png":
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+        elif suffix == ".wav":
+            with wave.open(io.BytesIO(data)) as w:
+                frames = w.getnframes()
+                got = len(w.readframes(frames)) // (w.getsampwidth() * w.getnchannels())
+                if frames == 0 or got != frames:
+                    return f"{got} of {frames} audio frames"
+        elif suffix in (".mid", ".midi"):
+            return midi_problem(data)
+        elif suffix == ".zip":
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                if z.testzip() is not None or not z.namelist():
+                    return "a damaged or empty zip"
+                for member in z.namelist():
+                    problem = midi_problem(z.read(member))
+                    if problem:
+                        return f"{member}: {problem}"
+        else:
+            return f"an unexpected file type {suffix!r}"
+    except Exception as e:  # noqa: BLE001 - any failure to read it is the finding
+        return f"unreadable ({type(e).__name__}: {str(e)[:80]})"
+    return None
+
+
+def midi_problem(data: bytes) -> str | None:
+    """Why ``data`` is not a complete standard MIDI file (every chunk whole); None if it is."""
+    if data[:4] != b"MThd":
+        return "no MIDI header"
+    pos, tracks = 8 + int.from_bytes(data[4:8], "big"), 0
+    while pos < len(data):
+        size = int.from_bytes(data[pos + 4: pos + 8], "big")
+        if data[pos: pos + 4] != b"MTrk" or pos + 8 + size > len(data):
+            return "a truncated track"
+        if data[pos + 8 + size - 3: pos + 8 + size] != b"\xff\x2f\x00":
+            return "a track without its end"
+        pos, tracks = pos + 8 + size, tracks + 1
+    return None if tracks else "no tracks"
+
+
+def content_digest(name: str, data: bytes) -> str:
+    """sha256 of a file's content: of its members' names and bytes for a zip (whose entries
+    carry the time they were written), else of its bytes."""
+    h = hashlib.sha256()
+    if name.lower().endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for member in sorted(z.namelist()):
+                h.update(member.encode() + b"\0" + z.read(member))
+    else:
+        h.update(data)
+    return h.hexdigest()
+
+
+def answer_urls(answer: Any) -> list[str]:
+    """The file URLs in an API answer (gradio_client with ``download_files=False``): file
+    values and the ``gradio_api/file=`` links inside HTML, in order."""
+    found: list[str] = []
+    for value in answer if isinstance(answer, (list, tuple)) else [answer]:
+        if isinstance(value, dict) and value.get("url"):
+            found.append(value["url"])
+        elif isinstance(value, str):
+            found += [u.replace("&amp;", "&") for u in
+                      re.findall(r"""(?:/)?gradio_api/file=[^"' <>)]+""", value)]
+    return list(dict.fromkeys(found))  # each file once, in order
+
+
+def app_calls(bars: str = "2-bar") -> dict[str, Callable[[Any], list[str]]]:
+    """Identical requests by name: each takes a gradio_client Client (``download_files=False``)
+    and returns the URLs of the files its answers name."""
+    def image_sample(c: Any) -> list[str]:
+        return answer_urls(c.predict("vae", 16, 1.0, 0, api_name="/sample"))
+
+    def music_sample(c: Any) -> list[str]:
+        urls = answer_urls(c.predict(bars, 4, 1.0, 0.5, 0, 120, 0, api_name="/music_sample"))
+        return urls + answer_urls(c.predict(120, 0, api_name="/music_audio"))
+
+    return {"image sample": image_sample, f"music sample {bars} + audio": music_sample}
+
+
+def hammer(url: str, clients: int, rounds: int,
+           calls: dict[str, Callable[[Any], list[str]]] | None = None,
+           timeout: float = 600.0) -> dict[str, Any]:
+    """``clients`` gradio_client clients send the same ``calls`` (``app_calls()`` by default)
+    ``rounds`` times each, all at once; every file of every answer is fetched and checked.
+
+    Returns counts: ``responses`` (answers), ``files`` fetched, ``failed`` calls (an error
+    instead of an answer), ``broken`` files (unreadable or truncated: ``file_problem``; or
+    differing from the content most answers to the same request have at that place),
+    ``shared`` URLs (a file named by more than one answer), a few ``examples`` of problems,
+    and ``seconds``.
+    """
+    from gradio_client import Client
+
+    calls = calls or app_calls()
+    base = url.rstrip("/") + "/"
+    got: list[tuple[str, int, str, bytes | None, str | None]] = []  # call, place, url, data, why
+    failures: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def fetch(u: str) -> tuple[bytes | None, str | None]:
+        full = u if u.startswith("http") else base + u.lstrip("/")
+        try:
+            with urllib.request.urlopen(full, timeout=60) as r:
+                data = r.read()
+        except OSError as e:
+            return None, f"not served ({e})"
+        return data, file_problem(full.rsplit("/", 1)[-1], data)
+
+    def client_loop() -> None:
+        c = Client(url, verbose=False, download_files=False)
+        start.wait()
+        for _ in range(rounds):
+            for name, call in calls.items():
+                try:
+                    urls = call(c)
+                except Exception as e:  # noqa: BLE001 - counted and reported
+                    with lock:
+                        failures.append(f"{name}: {type(e).__name__}: {str(e)[:120]}")
+                    continue
+                fetched = [(name, i, u, *fetch(u)) for i, u in enumerate(urls)]
+                with lock:
+                    got.extend(fetched)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    seconds = time.perf_counter() - t0
+    digests: dict[tuple[str, int], Counter] = defaultdict(Counter)
+    for name, i, u, data, why in got:
+        if data is not None and why is None:
+            digests[name, i][content_digest(u, data)] += 1
+    broken: list[str] = []
+    for name, i, u, data, why in got:
+        if why is None and data is not None:
+            usual = digests[name, i].most_common(1)[0][0]
+            if content_digest(u, data) != usual:
+                why = "differs from the other answers to the same request"
+        if why is not None:
+            broken.append(f"{name} #{i} {u[-60:]}: {why}")
+    uses = Counter(u for _, _, u, _, _ in got)
+    shared = [u for u, n in uses.items() if n > 1]
+    responses = len(threads) * rounds * len(calls) - len(failures)
+    return {"clients": clients, "rounds": rounds, "responses": responses, "files": len(got),
+            "failed": len(failures), "broken": len(broken), "shared": len(shared),
+            "examples": (failures + broken + shared)[:8], "seconds": round(seconds, 1)}
+
+
 def _wait_ready(url: str, proc: subprocess.Popen, t0: float, limit: float) -> float:
     while time.perf_counter() - t0 < limit:
         if proc.poll() is not None:
@@ -213,6 +388,11 @@ def main(argv: list[str] | None = None) -> dict:
                    help="use this music model for ROLE (2-bar, 16-bar, chorales, folk-chords); "
                    "repeatable")
     p.add_argument("--no-music", action="store_true", help="time the Image tab only")
+    p.add_argument("--load", type=int, default=0, metavar="CLIENTS",
+                   help="instead of the timings: CLIENTS concurrent clients sending identical "
+                   "requests; counts broken answers")
+    p.add_argument("--rounds", type=int, default=20, help="requests of each kind per client "
+                   "with --load (20)")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from gradio_client import Client, handle_file
@@ -243,6 +423,14 @@ def main(argv: list[str] | None = None) -> dict:
     )
     try:
         startup = _wait_ready(url, proc, t0, args.timeout)
+        if args.load:
+            Client(url, verbose=False).predict("vae", 4, 1.0, 0, api_name="/sample")  # warm
+            load = hammer(url, args.load, args.rounds)
+            load.update(startup_s=round(startup, 2), load_average_1min=os.getloadavg()[0],
+                        cpus=os.cpu_count())
+            print(json.dumps(load, indent=2))
+            (out / "bench_app_load.json").write_text(json.dumps(load, indent=2))
+            return load
         client = Client(url, verbose=False, download_files=str(work / "client"))
         client.predict("test", None, None, 3, 0, api_name="/reconstruct")
         first_answer = time.perf_counter() - t0

@@ -3,6 +3,8 @@
 Everything model-related is a library call (``gen.load``, the models' public methods,
 ``gen.image.io``); this module turns widget values into library inputs and library outputs
 into pictures (uint8 arrays). Bad input raises ``GenError``; the layout shows it as a message.
+The layout serves the pictures as PNG files written into a fresh folder per request
+(``ImageActions.as_files``), so identical concurrent requests never share a file.
 
 Every call of a model method (reconstruct, sample, interpolate, decode) is in the "model calls"
 section below, so a change of the core's signatures is edited there only.
@@ -10,9 +12,10 @@ section below, so a change of the core's signatures is edited there only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from apps.common import RoleModels, check_upload, in_range, load_roles
+from apps.common import RequestFolders, RoleModels, check_upload, in_range, load_roles
 from gen.core.errors import GenError
 from gen.image.io import (
     ImageModel,
@@ -169,6 +172,8 @@ class ImageActions:
     def __init__(self, models: RoleModels, out_dir: str | Path) -> None:
         self.models = models
         self.out_dir = Path(out_dir)
+        self.media_dir = self.out_dir / "requests"  # the pictures served, one folder a request
+        self.requests = RequestFolders(self.media_dir)
         self._scatter_path: Path | None = None
         if models.has("vae2d"):
             vae2d = models.get("vae2d")
@@ -215,6 +220,26 @@ class ImageActions:
             raise GenError("The 2-d VAE is not available.")
         return self._views.result()
 
+    def as_files(self, fn: Callable) -> Callable:
+        """``fn`` with every picture (uint8 array) it returns written as a PNG into a new
+        request folder and returned as that file's path (other values unchanged)."""
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            result = fn(*args, **kwargs)
+            many = isinstance(result, tuple)
+            values = list(result) if many else [result]
+            if any(isinstance(v, np.ndarray) for v in values):
+                folder = self.requests.new()
+                for i, v in enumerate(values):
+                    if isinstance(v, np.ndarray):
+                        path = folder / f"{i + 1:02d}.png"
+                        Image.fromarray(v).save(path, format="PNG")
+                        values[i] = str(path)
+            return tuple(values) if many else values[0]
+
+        return run
+
     # ----------------------------------------------------------------- inputs
     def digit(
         self, source: str, sketch: Any, upload: str | None, test_digit: Any, test_index: Any
@@ -232,7 +257,7 @@ class ImageActions:
         if source == "test":
             try:
                 d, i = int(test_digit), int(test_index)
-            except (TypeError, ValueError) as e:
+            except (TypeError, ValueError, OverflowError) as e:
                 raise GenError("Pick a test digit (0-9) and an example number.") from e
             d = in_range(d, "test digit", 0, 9, whole=True)
             test = self.test_set()

@@ -247,7 +247,9 @@ def image_tab(models: RoleModels, out_dir: str | Path) -> ImageActions:
     # ------------------------------------------------------------------ events
     # A successful action scrolls its result into view; a failed one clears what it would
     # have replaced. Changing the digit clears every result of the old one.
-    ui = user_errors
+    def ui(fn: Any) -> Any:  # words for every failure; pictures served as per-request files
+        return user_errors(act.as_files(fn))
+
     main, seen = digit["main"], digit["seen"]
     shown_digit = [seen, *digit.get("rec", []), *digit.get("dn", []), *digit.get("sr", [])]
 
