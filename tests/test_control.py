@@ -58,6 +58,9 @@ def test_roll_attributes_by_hand():
     assert a["pitch_range"] == 12 and a["offbeat"] == pytest.approx(1 / 4)
     assert a["mean_interval"] == pytest.approx(5)  # top voice G4 -> C5
     assert a["mean_pitch"] == pytest.approx((60 * 2 + 64 * 2 + 67 * 2 + 72) / 7)
+    # a model whose rolls sit an octave above the written pitch measures written pitches
+    up = roll_attributes([r], 1, lowest=21 - 12)["mean_pitch"][0]
+    assert up == pytest.approx(a["mean_pitch"] - 12)
 
 
 def test_vectors_are_top_minus_bottom_quartile_means():
@@ -110,6 +113,12 @@ def test_vectors_prior_and_shift_travel_with_a_saved_model(tmp_path):
     assert s.shape == (3, 32) and np.array_equal(s, again.sample(3, temperature=0.5, seed=0,
                                                                   prior="learned"))
     assert again.shift(ex[:2], "note_density", 2.0).shape == (2, 32)
+    vecs = again.attribute_vectors()
+    both = again.shift(ex[:2], {"note_density": 1.0, "pitch_range": -0.5})
+    z = again.encode(ex[:2]) + vecs["note_density"] - 0.5 * vecs["pitch_range"]
+    assert np.array_equal(both, again.decode(z, greedy=True))
+    with pytest.raises(GenError, match="amount of pitch_range: must be in -10..10"):
+        again.shift(ex[:2], {"note_density": 1.0, "pitch_range": 11})
     with pytest.raises(GenError, match="not one of"):
         again.shift(ex[:2], "loudness")
     with pytest.raises(GenError, match="prior: must be one of"):

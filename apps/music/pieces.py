@@ -225,13 +225,8 @@ class Kind:
     def shift(self, items: Sequence[np.ndarray], amounts: dict[str, float]
               ) -> list[np.ndarray]:
         """Encode the pieces, add ``amount`` x the vector of each attribute, decode greedily
-        to the pieces' lengths (``model.shift`` for several attributes at once)."""
-        batch = self.batch(items)
-        vectors = self.model.attribute_vectors()
-        z = self.model.encode(batch)  # (N, D)
-        for name, amount in amounts.items():
-            z = z + float(amount) * vectors[name]
-        return self.pieces(self.model.decode_like(batch, z))
+        to the pieces' lengths."""
+        return self.pieces(self.model.shift(self.batch(items), amounts))
 
     def encode(self, data: np.ndarray) -> Any:
         """A piece as plain JSON-able values (results live in a gr.State)."""
@@ -488,15 +483,6 @@ class RollKind(Kind):
     def batch(self, items: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Rolls as a list (they may differ in length)."""
         return list(items)
-
-    def attributes(self, items: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-        """Attribute values of rolls, the mean pitch at the written pitch: the library
-        measures it in the model's register, ``pitch_offset`` semitones above (an octave
-        for the JSB model; see the report of issue 13)."""
-        values = dict(super().attributes(items))
-        if "mean_pitch" in values:
-            values["mean_pitch"] = values["mean_pitch"] - int(self.model.config.pitch_offset)
-        return values
 
     def pieces(self, out: Any) -> list[np.ndarray]:
         """(N, T, 88) or a list -> N rolls (T_i, 88)."""

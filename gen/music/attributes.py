@@ -28,6 +28,7 @@ Vectors are stored beside the model as ``attributes.safetensors`` + ``attributes
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,11 @@ def melody_attributes(tokens: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def roll_attributes(rolls: Any, frames_per_quarter: int = 1) -> dict[str, np.ndarray]:
-    """Rolls (a list of (T_i, 88) or (N, T, 88)) -> each attribute as (N,) float."""
+def roll_attributes(rolls: Any, frames_per_quarter: int = 1, lowest: int = 21
+                    ) -> dict[str, np.ndarray]:
+    """Rolls (a list of (T_i, 88) or (N, T, 88)) -> each attribute as (N,) float.
+    ``lowest``: the MIDI pitch of key 0 (21, A0; lower for a model whose rolls sit above the
+    written pitch), so that ``mean_pitch`` is a written MIDI pitch."""
     from gen.music.pianoroll import roll_list
     from gen.music.render import roll_notes
 
@@ -86,7 +90,7 @@ def roll_attributes(rolls: Any, frames_per_quarter: int = 1) -> dict[str, np.nda
         out["offbeat"][i] = float(np.mean(starts % 2 == 1))
         out["polyphony"][i] = float(r.sum() / len(r))
         cells = np.nonzero(r)[1]
-        out["mean_pitch"][i] = float(cells.mean() + 21)
+        out["mean_pitch"][i] = float(cells.mean() + lowest)
         top = [(s, p) for p, s, _ in notes]  # the highest onset of each onset frame
         by_frame: dict[int, int] = {}
         for s, p in top:
@@ -186,23 +190,32 @@ class AttributeControl:
             if found is not None:
                 self._vectors, self._vector_meta = found
         if self._vectors is None:
-            raise GenError("this model has no attribute vectors yet; compute them with "
-                           "`gen attributes MODEL` (they are stored beside the model)")
+            raise GenError(self.no_vectors_reason)
         return self._vectors
 
-    def shift(self, data: Any, attribute: str, amount: float = 1.0) -> Any:
-        """Encode, add ``amount`` x the attribute's vector, decode greedily (same lengths)."""
+    # why a model without stored vectors has none (a model class may say more)
+    no_vectors_reason = ("this model has no attribute vectors yet; compute them with "
+                         "`gen attributes MODEL` (they are stored beside the model)")
+
+    def shift(self, data: Any, attribute: str | Mapping[str, float], amount: float = 1.0
+              ) -> Any:
+        """Encode, add ``amount`` x the attribute's vector, decode greedily (same lengths).
+        ``attribute`` may also map several names to their amounts ({"note_density": 1.0,
+        "pitch_range": -0.5}): their vectors are added together."""
         vecs = self.attribute_vectors()
-        if attribute not in vecs:
-            raise GenError(f"attribute: {attribute!r} is not one of {', '.join(vecs)}")
-        try:
-            a = float(amount)
-        except (TypeError, ValueError):
-            raise GenError(f"amount: must be a number, got {amount!r}") from None
-        if not -10.0 <= a <= 10.0:
-            raise GenError(f"amount: must be in -10..10, got {a:g}")
+        amounts = dict(attribute) if isinstance(attribute, Mapping) else {attribute: amount}
         z = self.encode(data)  # type: ignore[attr-defined]
-        return self.decode_like(data, z + a * vecs[attribute])
+        for name, value in amounts.items():
+            if name not in vecs:
+                raise GenError(f"attribute: {name!r} is not one of {', '.join(vecs)}")
+            try:
+                a = float(value)
+            except (TypeError, ValueError):
+                raise GenError(f"amount of {name}: must be a number, got {value!r}") from None
+            if not -10.0 <= a <= 10.0:
+                raise GenError(f"amount of {name}: must be in -10..10, got {a:g}")
+            z = z + a * vecs[name]
+        return self.decode_like(data, z)
 
     def decode_like(self, data: Any, z: torch.Tensor) -> Any:
         """Greedy decoding of codes (N, D) shaped like ``data`` (default: plain decode)."""
