@@ -377,12 +377,19 @@ def _guarded_preprocess(self: Any, payload: Any) -> Any:
         return type(self).preprocess(self, payload)
     except gr.Error as e:  # Gradio's own words (a file type, a choice); cut, said once
         if isinstance(self, (gr.Dropdown, gr.Radio)):
-            raise refusal(f"The {field} must be {_expected(self)}, not {shown(payload)}.",
-                          field) from None
+            values = _choices(self)
+            listed = ", ".join(shown(v, 30) for v in values[:8]) + (" …" if len(values) > 8
+                                                                    else "")
+            raise refusal(f"Choose the {field} from the list: {shown(payload)} is not in the "
+                          f"list of choices ({listed}).", field) from None
         raise refusal(str(e.message), field) from None
     except MemoryError as e:
         raise _failure(e, field) from None
     except Exception:  # noqa: BLE001 - a value of the wrong type or form
+        if isinstance(self, gr.Image) and not isinstance(self, gr.ImageEditor):
+            said = _said(payload)
+            raise refusal(f"{said[:1].upper()}{said[1:]} is not a readable image; upload a "
+                          "PNG, JPEG, GIF, BMP or WebP picture.", field) from None
         raise refusal(f"The {field} must be {_expected(self)}, not {_said(payload)}.",
                       field) from None
 

@@ -12,11 +12,14 @@ Starts ``python -m apps.app`` in a subprocess on a free port of 127.0.0.1 and re
 The numbers go to stdout and to ``--out``/bench_app.json. Nothing is left running.
 
     python scripts/bench_app.py --load 32 --rounds 20   # concurrency only (issue 10)
+    python scripts/bench_app.py --disk                  # disk written by one big result
 
 ``--load N`` skips the timings and sends identical requests from N clients at once, ``--rounds``
 times each (an image sample, and a 2-bar music sample with its audio), fetches every file of
 every answer as the browser would and counts the broken ones: unreadable, truncated, differing
 from the same request's other answers, or shared with another answer (``hammer``).
+``--disk`` skips the timings and measures the bytes one 16-bar 5x5 grid at 40 bpm with its
+audio adds under ``--out``/app and under Gradio's cache (``disk_case``).
 """
 
 from __future__ import annotations
@@ -319,6 +322,33 @@ def hammer(url: str, clients: int, rounds: int,
             "examples": (failures + broken + shared)[:8], "seconds": round(seconds, 1)}
 
 
+def _bytes_under(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+
+
+def disk_case(url: str, out: Path, cache: Path) -> dict[str, Any]:
+    """Bytes that one 16-bar 5x5 grid at 40 bpm, then its audio (as the page asks for it), add
+    under ``out`` (the request folders) and ``cache`` (Gradio's cache), and the seconds each
+    call took."""
+    from gradio_client import Client
+
+    from gen.music.io import load_examples
+
+    corners = [("example", load_examples(16)[i][0], None, None) for i in range(4)]
+    c = Client(url, verbose=False, download_files=False)
+    before = _bytes_under(out), _bytes_under(cache)
+    t = time.perf_counter()
+    c.predict("16-bar", *[v for x in corners for v in x], 5, 40, 0, api_name="/music_grid")
+    grid_s = time.perf_counter() - t
+    t = time.perf_counter()
+    c.predict(40, 0, api_name="/music_audio")
+    audio_s = time.perf_counter() - t
+    return {"case": "16-bar 5x5 grid at 40 bpm, with audio",
+            "request_folders_mb": round((_bytes_under(out) - before[0]) / 1e6, 1),
+            "gradio_cache_mb": round((_bytes_under(cache) - before[1]) / 1e6, 1),
+            "grid_s": round(grid_s, 1), "audio_s": round(audio_s, 1)}
+
+
 def _wait_ready(url: str, proc: subprocess.Popen, t0: float, limit: float) -> float:
     while time.perf_counter() - t0 < limit:
         if proc.poll() is not None:
@@ -393,6 +423,8 @@ def main(argv: list[str] | None = None) -> dict:
                    "requests; counts broken answers")
     p.add_argument("--rounds", type=int, default=20, help="requests of each kind per client "
                    "with --load (20)")
+    p.add_argument("--disk", action="store_true", help="instead of the timings: the disk "
+                   "written by a 16-bar 5x5 grid at 40 bpm with its audio")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from gradio_client import Client, handle_file
@@ -423,6 +455,12 @@ def main(argv: list[str] | None = None) -> dict:
     )
     try:
         startup = _wait_ready(url, proc, t0, args.timeout)
+        if args.disk:
+            # the app runs without GRADIO_TEMP_DIR (env below): apps.app.use_temp_dir's folder
+            cache = Path(tempfile.gettempdir()) / f"gen-app-{os.getuid()}" / "gradio"
+            disk = disk_case(url, out / "app", cache)
+            print(json.dumps(disk, indent=2))
+            return disk
         if args.load:
             Client(url, verbose=False).predict("vae", 4, 1.0, 0, api_name="/sample")  # warm
             load = hammer(url, args.load, args.rounds)

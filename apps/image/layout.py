@@ -48,28 +48,6 @@ BLANK_PAGE = {  # white paper as the background makes the brush the active tool 
 
 
 # --------------------------------------------------------------------------- widgets
-def _plain_upload_errors(image: gr.Image) -> gr.Image:
-    """Make this one ``gr.Image`` report a file PIL cannot open as a plain message (gr.Error).
-
-    Gradio decodes uploads before any handler runs and would show only "Error". (Wrapping the
-    instance's method rather than subclassing: Gradio writes a .pyi stub for every subclass.)
-    """
-    decode = image.preprocess
-
-    def preprocess(payload: Any) -> Any:
-        try:
-            return decode(payload)
-        except gr.Error:
-            raise
-        except Exception as e:  # PIL raises OSError, ValueError, DecompressionBombError ...
-            raise gr.Error(
-                "That file is not a readable image; upload a PNG, JPEG, GIF, BMP or WebP picture."
-            ) from e
-
-    image.preprocess = preprocess  # type: ignore[method-assign]
-    return image
-
-
 def _output(label: str, elem_id: str, height: int | None = None) -> gr.Image:
     return gr.Image(label=label, elem_id=elem_id, type="numpy", format="png", interactive=False,
                     height=height, buttons=["download"], elem_classes=["pixelated"])
@@ -101,14 +79,15 @@ def digit_input(prefix: str, source: str = "draw", digit: int = 3) -> list:
             sketch.clear(lambda: BLANK_PAGE, None, sketch, api_name=f"{prefix}_clear_sketch",
                          api_visibility="private", show_progress="hidden", queue=False)
         with tab("upload"):
-            upload = _plain_upload_errors(gr.Image(
+            # a file that is not a picture is refused in words by apps.common.harden
+            upload = gr.Image(
                 label=f"A picture of one digit (any size or colours, up to {MAX_UPLOAD_MB} MB)",
                 elem_id=f"{prefix}-upload",
                 type="filepath",
                 image_mode=None,
                 sources=["upload", "clipboard"],
                 height=300,
-            ))
+            )
         with tab("test"), gr.Row():
             test_digit = gr.Dropdown(list(range(10)), value=digit, label="MNIST test digit",
                                      elem_id=f"{prefix}-digit")
