@@ -3,7 +3,8 @@
 The reference (tests/fingerprints.safetensors) holds, per shipped model, fixed inputs and the
 outputs of the public API on them: encode, reconstruct, interpolate and (VAEs) seeded samples.
 It was written once, before the core redesign, by ``python tests/test_fingerprints.py --write``
-(models shipped later are added with ``--add``, which leaves the stored ones untouched) and is
+(models shipped later are added with ``--add``, which leaves the stored ones untouched; a model
+re-shipped with new weights is stored anew with ``--renew NAME``) and is
 compared bit for bit: a refactor that changes any output of a shipped model fails here.
 Computed on one thread so that the float results do not depend on the thread count.
 """
@@ -83,9 +84,13 @@ def test_shipped_model_outputs_unchanged(name):
         assert torch.equal(v, want), f"{name}: {k} differs from the stored reference"
 
 
-if __name__ == "__main__" and sys.argv[1:] in (["--write"], ["--add"]):
-    # --write: every shipped model anew; --add: only models with no stored reference yet
-    tensors = load_file(str(REFERENCE)) if sys.argv[1] == "--add" else {}
+if __name__ == "__main__" and (sys.argv[1:] in (["--write"], ["--add"])
+                               or sys.argv[1:2] == ["--renew"]):
+    # --write: every shipped model anew; --add: only models with no stored reference yet;
+    # --renew NAME ...: the named models anew (re-shipped with new weights), the rest kept
+    tensors = load_file(str(REFERENCE)) if sys.argv[1] != "--write" else {}
+    for n in sys.argv[2:] if sys.argv[1] == "--renew" else []:
+        tensors = {k: v for k, v in tensors.items() if not k.startswith(f"{n}/")}
     for n in gen.available():
         if any(k.startswith(f"{n}/") for k in tensors):
             continue
