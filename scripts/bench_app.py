@@ -269,7 +269,6 @@ def hammer(url: str, clients: int, rounds: int,
     got: list[tuple[str, int, str, bytes | None, str | None]] = []  # call, place, url, data, why
     failures: list[str] = []
     lock = threading.Lock()
-    start = threading.Barrier(clients)
 
     def fetch(u: str) -> tuple[bytes | None, str | None]:
         full = u if u.startswith("http") else base + u.lstrip("/")
@@ -280,8 +279,20 @@ def hammer(url: str, clients: int, rounds: int,
             return None, f"not served ({e})"
         return data, file_problem(full.rsplit("/", 1)[-1], data)
 
-    def client_loop() -> None:
-        c = Client(url, verbose=False, download_files=False)
+    def connect() -> Any:
+        for attempt in range(3):  # a loaded server can be slow to send its API description
+            try:
+                return Client(url, verbose=False, download_files=False)
+            except Exception:  # noqa: BLE001 - tried again, then raised
+                if attempt == 2:
+                    raise
+                time.sleep(2)
+
+    # Connected one after another first: the load measured is the requests, all at once.
+    connected = [connect() for _ in range(clients)]
+    start = threading.Barrier(clients)
+
+    def client_loop(c: Any) -> None:
         start.wait()
         for _ in range(rounds):
             for name, call in calls.items():
@@ -296,7 +307,7 @@ def hammer(url: str, clients: int, rounds: int,
                     got.extend(fetched)
 
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    threads = [threading.Thread(target=client_loop, args=(c,)) for c in connected]
     for t in threads:
         t.start()
     for t in threads:
@@ -463,7 +474,7 @@ def main(argv: list[str] | None = None) -> dict:
             return disk
         if args.load:
             Client(url, verbose=False).predict("vae", 4, 1.0, 0, api_name="/sample")  # warm
-            load = hammer(url, args.load, args.rounds)
+            load = hammer(url, args.load, args.rounds, timeout=3600)
             load.update(startup_s=round(startup, 2), load_average_1min=os.getloadavg()[0],
                         cpus=os.cpu_count())
             print(json.dumps(load, indent=2))
