@@ -38,9 +38,13 @@ test-all: install lint
 	$(PY) -m pytest -q -m ''
 
 # Heavy hostile inputs (not in CI): each `gen` run in its own process under a memory limit,
-# with its wall time and peak memory. The quick versions are tests/test_hardening.py.
+# with its wall time and peak memory; then 32 clients sending identical requests to the app
+# (broken or shared files counted) and the disk one large music result takes. The quick
+# versions are tests/test_hardening.py and tests/test_app_hardening.py.
 stress: install
 	$(PY) scripts/stress.py
+	$(PY) scripts/bench_app.py --load 32 --rounds 5
+	$(PY) scripts/bench_app.py --disk
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -34,12 +34,10 @@ import gradio as gr
 
 import gen
 from gen.core.errors import GenError
-from gen.core.limits import clip, shown
+from gen.core.limits import SKETCH_MAX_SIDE, clip, shown
 
 MAX_UPLOAD_MB = 10  # uploads above this are refused (also enforced by launch's max_file_size)
 KEEP_S = 3600  # request folders older than this are deleted
-SKETCH_MAX_SIDE = 2048  # sketch layers sent through the API: the canvas is 280 px; checked from
-#                         each layer's header before Gradio decodes it
 MESSAGE_MAX = 400  # characters of an error message shown (a message never echoes large inputs)
 OOPS = ("Something went wrong on our side; it has been logged. Try again, or try other "
         "inputs.")

@@ -269,13 +269,15 @@ def test_no_install_path_in_config_or_results(server, client):
         assert str(cwd) not in text and str(ROOT) not in text, text[:500]
 
 
-@pytest.mark.xfail(reason="apps/music/view.py file_url() resolves paths to absolute ones; "
-                   "owned by the Music tab's change", strict=False)
 def test_no_install_path_in_music_cards(server, client):
-    cwd = server[2]
+    url, _, cwd = server
     client.predict("2-bar", 2, 1.0, 0.5, 0, 120, 0, api_name="/music_sample")
     cards, _ = client.predict(120, 0, api_name="/music_audio")
-    assert "gradio_api/file=" in cards and str(cwd) not in cards
+    assert "gradio_api/file=" in cards and str(cwd) not in cards and str(ROOT) not in cards
+    src = re.findall(r'src="(gradio_api/file=[^"]+\.wav)"', cards)
+    assert len(src) == 2
+    with urllib.request.urlopen(url.rstrip("/") + "/" + src[0]) as answer:  # it plays
+        assert answer.read(4) == b"RIFF"
 
 
 def test_gradio_cache_is_outside_the_install(monkeypatch):

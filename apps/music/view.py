@@ -39,8 +39,10 @@ class Card:
 
 
 def file_url(path: str | Path) -> str:
-    """The URL under which the Gradio server serves ``path`` (a folder it was allowed)."""
-    return "gradio_api/file=" + quote(str(Path(path).resolve()))
+    """The URL under which the Gradio server serves ``path`` (a folder it was allowed), as
+    the app wrote it: relative to the server's folder for the default ``--out``, so no
+    absolute path of the install appears in a page."""
+    return "gradio_api/file=" + quote(Path(path).as_posix())
 
 
 def pitch_range(cards: Sequence[Card]) -> tuple[int, int]:

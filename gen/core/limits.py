@@ -38,6 +38,7 @@ MAX_WINDOWS_PER_FILE = 4_096  # melody windows kept per file (distinct ones, fir
 
 # ----------------------------------------------------------------------------- images
 IMAGE_MAX_PIXELS = 40_000_000  # from the header, before decoding (PIL's bomb limit is set too)
+SKETCH_MAX_SIDE = 2048  # the app's sketch layers (its canvas is 280 px), from their headers
 IMAGE_MAX_BYTES = 32 * 2**20  # picture files larger than this are refused unread
 ARRAY_MAX_BYTES = 256 * 2**20  # .npy inputs: checked from the header before loading
 DATASET_MAX_BYTES = 2 * 2**30  # one IDX / npz training array (EMNIST-size sets fit)
