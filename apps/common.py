@@ -38,6 +38,8 @@ from gen.core.limits import SKETCH_MAX_SIDE, clip, shown
 
 MAX_UPLOAD_MB = 10  # uploads above this are refused (also enforced by launch's max_file_size)
 KEEP_S = 3600  # request folders older than this are deleted
+KEEP_BYTES = 2 * 2**30  # and the oldest go while a tab's request folders hold more (one
+#                         16-bar 5x5 grid with audio at 40 bpm is ~220 MB)
 MESSAGE_MAX = 400  # characters of an error message shown (a message never echoes large inputs)
 OOPS = ("Something went wrong on our side; it has been logged. Try again, or try other "
         "inputs.")
@@ -183,23 +185,38 @@ def check_upload(path: str | Path, what: str = "files") -> Path:
 # --------------------------------------------------------------------------- files
 class RequestFolders:
     """A fresh folder per request under ``root`` (``<time>-<random>``), for files with fixed
-    names (never a name a user chose); folders older than ``keep_s`` go as new ones are made.
+    names (never a name a user chose). As new ones are made, folders older than ``keep_s`` go,
+    and the oldest go while all of them together hold more than ``keep_bytes``: the disk the
+    results of one tab take stays bounded however many requests come.
     """
 
-    def __init__(self, root: str | Path, keep_s: float = KEEP_S) -> None:
+    def __init__(self, root: str | Path, keep_s: float = KEEP_S,
+                 keep_bytes: int = KEEP_BYTES) -> None:
         self.root = Path(root)
         self.keep_s = keep_s
+        self.keep_bytes = keep_bytes
 
     def new(self) -> Path:
         """A new empty folder for one request's files; old ones are removed here."""
         self.root.mkdir(parents=True, exist_ok=True)
         now = time.time()
+        kept: list[tuple[float, int, Path]] = []  # (modified, bytes, folder)
         for old in self.root.iterdir():
             try:
-                if now - old.stat().st_mtime > self.keep_s:
+                modified = old.stat().st_mtime
+                if now - modified > self.keep_s:
                     shutil.rmtree(old, ignore_errors=True)
+                    continue
+                size = sum(f.stat().st_size for f in old.rglob("*") if f.is_file())
             except OSError:  # removed by a concurrent request
-                pass
+                continue
+            kept.append((modified, size, old))
+        total = sum(size for _, size, _ in kept)
+        for _, size, old in sorted(kept, key=lambda k: k[0]):  # the oldest first
+            if total <= self.keep_bytes:
+                break
+            shutil.rmtree(old, ignore_errors=True)
+            total -= size
         folder = self.root / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:10]}"
         folder.mkdir()
         return folder

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import time
 import wave
 import zipfile
 from pathlib import Path
@@ -72,6 +73,14 @@ def test_request_folders_are_fresh_and_old_ones_go(tmp_path):
     os.utime(first, (0, 0))  # an hour old and more
     folders.new()
     assert not first.exists() and second.exists()
+    # the oldest go while all of them together hold more than keep_bytes
+    capped = RequestFolders(tmp_path / "capped", keep_bytes=2500)
+    made = [capped.new() for _ in range(3)]
+    for age, folder in zip((30, 29, 28), made):
+        (folder / "audio.wav").write_bytes(b"x" * 1000)
+        os.utime(folder, (time.time() - age,) * 2)  # made one after another, all recent
+    newest = capped.new()  # 3000 bytes held > 2500: the oldest folder goes, not the others
+    assert not made[0].exists() and made[1].exists() and made[2].exists() and newest.is_dir()
 
 
 def test_upload_limit_and_markdown_escapes(tmp_path):
