@@ -372,6 +372,10 @@ def _check_sketch(payload: Any) -> None:
         try:
             with Image.open(path) as im:
                 w, h = im.size
+        except Image.DecompressionBombError:  # PIL refuses from the header too, at its limit
+            raise refusal(f"The sketch is larger than {2 * Image.MAX_IMAGE_PIXELS:,} pixels; "
+                          f"the sketchpad takes layers up to {SKETCH_MAX_SIDE}x"
+                          f"{SKETCH_MAX_SIDE}.", "sketch") from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise refusal("The sketch is not a readable image: send PNG layers "
                           "(background, layers, composite).", "sketch") from None

@@ -187,13 +187,20 @@ def test_files_that_are_not_what_the_input_takes(server, client, tmp_path):
     assert ".mid" in said
 
 
-def test_huge_sketch_is_refused_from_its_header(client, tmp_path):
+@pytest.mark.parametrize("pil_limit", [None, 40_000_000])
+def test_huge_sketch_is_refused_from_its_header(client, tmp_path, monkeypatch, pil_limit):
+    """Refused from the header: by our side limit, or by PIL's decompression-bomb check from
+    the same header once gen.image has set PIL's limit (the server runs in this process)."""
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pil_limit)
     big = huge_png(tmp_path / "big.png", 12_000, 12_000)  # 144 megapixels in ~600 KB
     sketch = {"background": gradio_client.handle_file(big), "layers": [],
               "composite": gradio_client.handle_file(big)}
     t = time.perf_counter()
     said = _refused(client, "draw", sketch, None, 3, 0, api_name="/reconstruct")
-    assert f"up to {SKETCH_MAX_SIDE}x{SKETCH_MAX_SIDE}" in said and "12000x12000" in said
+    assert f"up to {SKETCH_MAX_SIDE}x{SKETCH_MAX_SIDE}" in said
+    assert ("12000x12000" if pil_limit is None else "larger than 80,000,000 pixels") in said
     assert time.perf_counter() - t < 10  # decoding it would take many seconds and 1.8 GB
 
 
