@@ -16,7 +16,8 @@ gen extract FILE_OR_FOLDER ... [--track N]      the melody windows MIDI files yi
 gen plot MODEL --out out/                       the model's standard pictures
 gen attributes MODEL / gen prior MODEL          music: attribute vectors / learned prior,
                                                 stored beside the model
-gen shift MODEL [INPUT ...] --attribute NAME --amount 1   move music along an attribute
+gen shift MODEL [INPUT ...] --attribute NAME[=AMOUNT]
+                                                move music along attribute vectors
 gen sample MODEL --prior learned                samples from the learned prior
 
 Counts, steps, sizes and tempi are bounded (gen/core/limits.py); a value outside its range is
@@ -246,16 +247,23 @@ def cmd_shift(args: argparse.Namespace) -> None:
     """Move inputs along an attribute vector; print the attributes before and after."""
     model = _music_model(args.model, "shift")
     _precheck(model, 2 * max(len(args.inputs), 4), args)
+    amounts: dict[str, float] = {}
+    for item in args.attribute:  # NAME (takes --amount) or NAME=AMOUNT; vectors add up
+        name, eq, value = item.partition("=")
+        try:
+            amounts[name.strip()] = _number(-10.0, 10.0)(value) if eq else args.amount
+        except argparse.ArgumentTypeError as e:
+            raise GenError(f"--attribute {L.shown(item)}: the amount {e}") from None
     x = _read(model, args.inputs, args)
-    y = model.shift(x, args.attribute, args.amount)
+    y = model.shift(x, amounts)
     before, after = model.attributes(x), model.attribute_values(y)
     for name in before:
         b, a = before[name], after[name]
         print(f"{name:18s} " + "  ".join(f"{u:.3g} -> {v:.3g}" for u, v in zip(b, a)))
     n = len(x)
+    how = " + ".join(f"{v:g} x {k}" for k, v in amounts.items())
     _write(model, _stack(x, y), args, "shift",
-           [f"input {i}" for i in range(n)]
-           + [f"input {i} + {args.amount:g} x {args.attribute}" for i in range(n)])
+           [f"input {i}" for i in range(n)] + [f"input {i} + {how}" for i in range(n)])
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
@@ -642,11 +650,12 @@ def build_parser() -> argparse.ArgumentParser:
              "attribute values before and after. " + INPUT_HELP + ".")
     s.add_argument("model", help=MODEL_HELP)
     s.add_argument("inputs", nargs="*", help="inputs (default: the first 4 examples)")
-    s.add_argument("--attribute", required=True,
+    s.add_argument("--attribute", required=True, action="append", metavar="NAME[=AMOUNT]",
                    help="note_density, mean_interval, pitch_range, syncopation_16th, "
-                        "syncopation_8th (piano rolls: offbeat, polyphony, mean_pitch)")
+                        "syncopation_8th (piano rolls: offbeat, polyphony, mean_pitch); "
+                        "repeat it to add several vectors, each with its own =AMOUNT")
     s.add_argument("--amount", type=_number(-10.0, 10.0), default=1.0,
-                   help="multiple of the vector, -10..10 (1)")
+                   help="multiple of the vector for a NAME without =AMOUNT, -10..10 (1)")
     _output_args(s)
 
     s = verb("plot", cmd_plot, "the standard pictures of one or more models")

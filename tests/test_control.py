@@ -154,6 +154,12 @@ def test_cli_computes_stores_and_uses_vectors_and_prior(tmp_path):
     assert (tmp_path / "o" / "shift.npz").is_file()
     r = gen("shift", d, "0", "--attribute", "loudness", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "not one of" in r.stderr
+    r = gen("shift", d, "0", "1", "--attribute", "polyphony=1.5", "--attribute",
+            "mean_pitch=-1", "--no-audio", "--out", str(tmp_path / "two"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "two" / "shift.npz").is_file()
+    r = gen("shift", d, "0", "--attribute", "polyphony=11", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "-10..10" in r.stderr and "Traceback" not in r.stderr
     r = gen("prior", d, "--limit", "150", "--components", "2")
     assert r.returncode == 0, r.stderr
     r = gen("sample", d, "--prior", "learned", "--n", "2", "--no-audio", "--out",
