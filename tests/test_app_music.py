@@ -523,12 +523,20 @@ def _choose(pg, elem_id: str, option: str) -> None:
 def _pick_model(pg, text: str) -> None:
     """Choose the model whose name has ``text``, as a person does: scroll up to the model
     list (a result may have scrolled the page away), open it, tap the model."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import expect
 
     box = pg.locator("#music-model input").first
     box.evaluate("(el) => el.scrollIntoView({block: 'center'})")
     box.click()
-    pg.locator("#music-model").get_by_role("option").filter(has_text=text).click()
+    option = pg.locator("#music-model").get_by_role("option").filter(has_text=text)
+    try:
+        option.click(timeout=10_000)
+    except PlaywrightTimeoutError:  # the list kept moving (the page still settling): type it
+        box.fill(text)
+        option.wait_for(state="visible")
+        box.press("ArrowDown")
+        box.press("Enter")
     expect(box).to_have_value(re.compile(re.escape(text)))
 
 
