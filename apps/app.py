@@ -158,12 +158,12 @@ def launch(
     """Serve ``demo`` on 127.0.0.1:``port`` (a public share link only if ``share``).
 
     ``out_dir``: the folder given to ``build_demo``; the files it returns are served from there.
-    The folders in ``demo.media_dirs`` (the Music tab's audio) are served in any case.
+    The folders in ``demo.media_dirs`` (both tabs' request folders) are served in any case.
 
     Uploads over MAX_UPLOAD_MB are refused by the server itself; uploaded HTML, SVG and other
-    types a browser could run are only ever sent as downloads (``InlineGuard``). ``block=False``
-    returns once
-    the server is up (tests, benchmarks); call ``demo.close()`` to stop it.
+    types a browser could run are only ever sent as downloads (``InlineGuard``).
+    ``block=False`` returns once the server is up (tests, benchmarks); call ``demo.close()``
+    to stop it.
     """
     demo.queue(default_concurrency_limit=2)
     allowed = [str(out_dir)] if out_dir is not None else []

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import gen
 from gen.core import registry
@@ -28,6 +32,7 @@ CHROMIUM_ARGS = [
 
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
+ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots of the browser tests (ignored)
 
 
 def untrained_roll_model(root: Path, frames_per_quarter: int = 1, seed: int = 0) -> Path:
@@ -95,3 +100,34 @@ def running_app(
         yield f"http://127.0.0.1:{port}/", demo
     finally:
         demo.close()
+
+
+def browser_fixtures(open_page: Callable[[Any, str, dict], Any]) -> tuple[Any, Any, Any]:
+    """Module-scoped ``browser``, ``page`` (DESKTOP) and ``phone`` (PHONE) fixtures for a test
+    module whose ``server`` fixture gives the app's URL first; ``open_page(browser, url,
+    viewport)`` opens one page and waits until it is ready. Use:
+    ``browser, page, phone = browser_fixtures(_open)``."""
+
+    @pytest.fixture(scope="module")
+    def browser(server):  # noqa: ANN001, ANN202
+        sync_api = pytest.importorskip("playwright.sync_api")
+        if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+            pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+        ARTIFACTS.mkdir(exist_ok=True)
+        sync_api.expect.set_options(timeout=30_000)  # a busy 2-core machine answers slowly
+        with sync_api.sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield b
+            b.close()
+
+    def sized(viewport: dict) -> Any:
+        @pytest.fixture(scope="module")
+        def one(browser, server):  # noqa: ANN001, ANN202
+            pg = open_page(browser, server[0], viewport)
+            yield pg
+            pg.close()
+
+        return one
+
+    page, phone = sized(DESKTOP), sized(PHONE)
+    return browser, page, phone

@@ -7,7 +7,6 @@ drive Debian's chromium with Playwright and save screenshots under tests/artifac
 from __future__ import annotations
 
 import io
-import shutil
 import urllib.request
 from pathlib import Path
 
@@ -20,10 +19,8 @@ gradio_client = pytest.importorskip("gradio_client")
 
 
 from app_helpers import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    DESKTOP,
-    PHONE,
+    ARTIFACTS,
+    browser_fixtures,
     running_app,
     train_debug_image_models,
 )
@@ -37,7 +34,6 @@ pytestmark = [  # gradio's queue statistics use pandas options deprecated in pan
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
 ]
-ARTIFACTS = Path(__file__).parent / "artifacts"
 ENDPOINTS = {
     "/reconstruct",
     "/denoise",
@@ -210,19 +206,6 @@ def test_oversize_upload_is_refused(client, files):
 
 
 # --------------------------------------------------------------------------- browser
-@pytest.fixture(scope="module")
-def browser(server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    sync_api.expect.set_options(timeout=30_000)  # a busy 2-core machine answers slowly
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def _open(browser, url: str, viewport: dict):
     pg = browser.new_page(viewport=viewport)
     pg.set_default_timeout(30_000)
@@ -231,18 +214,7 @@ def _open(browser, url: str, viewport: dict):
     return pg
 
 
-@pytest.fixture(scope="module")
-def page(browser, server):
-    pg = _open(browser, server[0], DESKTOP)
-    yield pg
-    pg.close()
-
-
-@pytest.fixture(scope="module")
-def phone(browser, server):
-    pg = _open(browser, server[0], PHONE)
-    yield pg
-    pg.close()
+browser, page, phone = browser_fixtures(_open)
 
 
 def _shown(pg, elem_id: str) -> tuple[int, int]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote
@@ -25,10 +24,8 @@ gradio_client = pytest.importorskip("gradio_client")
 pretty_midi = pytest.importorskip("pretty_midi")
 
 from app_helpers import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    DESKTOP,
-    PHONE,
+    ARTIFACTS,
+    browser_fixtures,
     running_app,
     untrained_roll_model,
 )
@@ -45,7 +42,6 @@ pytestmark = [  # gradio's queue statistics use pandas options deprecated in pan
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
     pytest.mark.filterwarnings("ignore:The 'alias' attribute"),  # gradio's pydantic models
 ]
-ARTIFACTS = Path(__file__).parent / "artifacts"
 IMAGE_OFF = {role: None for role in ("ae", "vae", "dae", "sr", "vae2d")}
 MUSIC_ENDPOINTS = {
     "/music_reconstruct",
@@ -470,19 +466,6 @@ def test_oversize_upload_is_refused(client, midis):
 # --------------------------------------------------------------------------- browser
 # What a person sees, at a desktop and a phone size. Each page is one browser tab on the
 # shared server (its own session); the tests of one size run in order on its page.
-@pytest.fixture(scope="module")
-def browser(server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    sync_api.expect.set_options(timeout=30_000)  # a busy 2-core machine answers slowly
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def _open(browser, url: str, viewport: dict):
     pg = browser.new_page(viewport=viewport, accept_downloads=True)
     pg.set_default_timeout(60_000)
@@ -492,18 +475,7 @@ def _open(browser, url: str, viewport: dict):
     return pg
 
 
-@pytest.fixture(scope="module")
-def page(browser, server):
-    pg = _open(browser, server[0], DESKTOP)
-    yield pg
-    pg.close()
-
-
-@pytest.fixture(scope="module")
-def phone(browser, server):
-    pg = _open(browser, server[0], PHONE)
-    yield pg
-    pg.close()
+browser, page, phone = browser_fixtures(_open)
 
 
 def _tab(pg, within: str, name: str) -> None:
@@ -518,6 +490,19 @@ def _choose(pg, elem_id: str, option: str) -> None:
     box.click()
     pg.locator(f"#{elem_id}").get_by_role("option", name=option, exact=True).click()
     expect(box).to_have_value(option)
+
+
+def _type_number(pg, elem_id: str, value: str) -> None:
+    """Type ``value`` into slider ``elem_id``'s number box as a person does (Enter, then leave
+    the box), and wait until the slider has taken it: a click before that may read the old
+    value."""
+    from playwright.sync_api import expect
+
+    box = pg.locator(f"#{elem_id} input[type=number]").first
+    box.fill(value)
+    box.press("Enter")
+    box.blur()
+    expect(pg.locator(f"#{elem_id} input[type=range]")).to_have_value(value)
 
 
 def _pick_model(pg, text: str) -> None:
@@ -610,12 +595,7 @@ def test_browser_interpolate_plays_each_step_in_view(page, tmp_path):
 
     _choose(page, "music-a-example", NAMES2[5])
     _tab(page, "music-actions", "Interpolate")
-    steps = page.locator("#music-steps input[type=number]").first
-    steps.fill("4")
-    steps.press("Enter")
-    steps.blur()
-    # the slider has taken the typed value before the click (else the click may read 5)
-    expect(page.locator("#music-steps input[type=range]")).to_have_value("4")
+    _type_number(page, "music-steps", "4")
     page.click("#music-interpolate")
     expect(page.locator("#music-note")).to_contain_text("Interpolation from A")
     expect(page.locator("#music-note")).to_contain_text(NAMES2[5])
@@ -696,10 +676,7 @@ def test_browser_slider_shifts_the_samples_into_cards_that_play(page):
     for name in ATTRIBUTES:
         shown = name not in ("offbeat", "polyphony", "mean_pitch")
         assert page.locator(f"#music-shift-{name}").is_visible() == shown, name
-    amount = page.locator("#music-shift-note_density input[type=number]").first
-    amount.fill("1.5")
-    amount.press("Enter")
-    amount.blur()  # releases the slider
+    _type_number(page, "music-shift-note_density", "1.5")
     expect(page.locator("#music-shift-table")).to_contain_text("Shifted by note density +1.5")
     assert _players(page, "music-shift-view", 4) == pytest.approx([4.0] * 4, abs=0.05)
     titles = page.locator("#music-shift-view .gen-title").all_inner_texts()
@@ -744,11 +721,7 @@ def test_browser_phone_sample_with_variation_and_temperature(phone):
     _tab(phone, "music-actions", "Sample")
     expect(phone.locator("#music-variation")).to_contain_text("prior scale")
     expect(phone.locator("#music-temperature")).to_contain_text("decoder randomness")
-    count = phone.locator("#music-count input[type=number]").first
-    count.fill("3")
-    count.press("Enter")
-    count.blur()
-    expect(phone.locator("#music-count input[type=range]")).to_have_value("3")
+    _type_number(phone, "music-count", "3")
     phone.click("#music-sample")
     expect(phone.locator("#music-note")).to_contain_text("3 samples")
     assert _players(phone, "music-view", 3) == pytest.approx([4.0] * 3, abs=0.05)

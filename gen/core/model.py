@@ -273,18 +273,22 @@ class LatentModel(nn.Module):
         """Decoded path of ``steps`` examples from a to b (endpoints included), greedy."""
         return self._decode_greedy(self.interpolate_latents(a, b, steps, method))
 
-    def grid(self, corners: Any, rows: int = 5, cols: int = 5, method: Method = "lerp") -> Any:
-        """Decoded rows x cols grid (rows*cols examples, row-major) between four inputs."""
+    def grid_latents(self, corners: Any, rows: int = 5, cols: int = 5, method: Method = "lerp"
+                     ) -> torch.Tensor:
+        """Codes (rows*cols, D), row-major, of a grid between the codes of four inputs."""
         limits.check_whole(rows, "rows", 2, limits.MAX_GRID_SIDE)
         limits.check_whole(cols, "cols", 2, limits.MAX_GRID_SIDE)
         z = self.encode(corners)
         if z.shape[0] != 4:
             raise GenError(f"grid needs exactly 4 corner examples, got {z.shape[0]}")
         try:
-            zs = grid(z, rows, cols, method)
+            return grid(z, rows, cols, method).reshape(rows * cols, -1)
         except ValueError as e:  # rows or cols < 2, unknown method
             raise GenError(f"grid: {e}") from e
-        return self._decode_greedy(zs.reshape(rows * cols, -1))
+
+    def grid(self, corners: Any, rows: int = 5, cols: int = 5, method: Method = "lerp") -> Any:
+        """Decoded rows x cols grid (rows*cols examples, row-major) between four inputs."""
+        return self._decode_greedy(self.grid_latents(corners, rows, cols, method))
 
     # ------------------------------------------------------------- persistence
     def save_pretrained(

@@ -349,6 +349,7 @@ def midi_to_roll(source: str | Path | Any, frames_per_quarter: int, max_frames: 
     fpq = _check_int(frames_per_quarter, "frames_per_quarter", 1, MAX_FRAMES_PER_QUARTER)
     max_frames = _check_int(max_frames, "max_frames", 1, 10**8)
     pretty_midi = _pretty_midi()
+    notices: list[str] = []  # what the MIDI reader cut or repaired
     if isinstance(source, pretty_midi.PrettyMIDI):
         pm, name = source, "<PrettyMIDI>"
     elif isinstance(source, str | Path):
@@ -365,9 +366,7 @@ def midi_to_roll(source: str | Path | Any, frames_per_quarter: int, max_frames: 
         raise GenError(f"source: expected a MIDI file path or a pretty_midi.PrettyMIDI, "
                        f"got {type(source).__name__}")
 
-    report = RollReport(source=name, frames_per_quarter=fpq)
-    if isinstance(source, str | Path):
-        report.notices = notices
+    report = RollReport(source=name, frames_per_quarter=fpq, notices=notices)
     knots = _tempo_map(pm)
     tempi = [round(float(t), 3) for t in knots[2]]
     report.tempi = [t for i, t in enumerate(tempi) if i == 0 or t != tempi[i - 1]]

@@ -292,20 +292,8 @@ class PianoRollVAE(AttributeControl, LatentModel):
              ) -> np.ndarray:
         """Decoded rows x cols grid (rows*cols, T, 88) between four inputs; T is the longest
         corner's length."""
-        from gen.core import limits
-        from gen.core.latent import grid
-
-        limits.check_whole(rows, "rows", 2, limits.MAX_GRID_SIDE)
-        limits.check_whole(cols, "cols", 2, limits.MAX_GRID_SIDE)
         x = self.to_input(corners)
-        z = self.encode(x)
-        if z.shape[0] != 4:
-            raise GenError(f"grid needs exactly 4 corner examples, got {z.shape[0]}")
-        try:
-            zs = grid(z, rows, cols, method)
-        except ValueError as e:
-            raise GenError(f"grid: {e}") from e
-        return self._decode_greedy(zs.reshape(rows * cols, -1), int(x.shape[1]))
+        return self._decode_greedy(self.grid_latents(x, rows, cols, method), int(x.shape[1]))
 
     # ----------------------------------------------------------------- attributes
     def attribute_values(self, outputs: Any) -> dict[str, np.ndarray]:
