@@ -131,3 +131,18 @@ def browser_fixtures(open_page: Callable[[Any, str, dict], Any]) -> tuple[Any, A
 
     page, phone = sized(DESKTOP), sized(PHONE)
     return browser, page, phone
+
+
+def in_view(pg, elem_id: str) -> bool:
+    """Element ``elem_id`` comes on screen within 5 s: all of it, or (taller than the screen)
+    from its top."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        pg.wait_for_function(
+            "(id) => { const r = document.getElementById(id).getBoundingClientRect();"
+            " const h = innerHeight; return r.bottom > r.top && r.top >= -1"
+            " && (r.bottom <= h + 1 || r.top < 0.5 * h); }", arg=elem_id, timeout=5_000)
+    except PlaywrightTimeout:
+        return False
+    return True

@@ -21,6 +21,7 @@ gradio_client = pytest.importorskip("gradio_client")
 from app_helpers import (  # noqa: E402
     ARTIFACTS,
     browser_fixtures,
+    in_view,
     running_app,
     train_debug_image_models,
 )
@@ -243,21 +244,6 @@ def _picture(pg, elem_id: str) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(r.read())))
 
 
-def _in_view(pg, elem_id: str) -> bool:
-    """Element ``elem_id`` comes on screen within 5 s: all of it, or (taller than the screen)
-    from its top."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        pg.wait_for_function(
-            "(id) => { const r = document.getElementById(id).getBoundingClientRect();"
-            " const h = innerHeight; return r.bottom > r.top && r.top >= -1"
-            " && (r.bottom <= h + 1 || r.top < 0.5 * h); }", arg=elem_id, timeout=5_000)
-    except PlaywrightTimeout:
-        return False
-    return True
-
-
 def _draw(pg, pts: list[tuple[float, float]]) -> None:
     """Draw a stroke through ``pts`` (pixels from the centre of the main sketchpad), which is
     brought into view first (a result may have scrolled the page)."""
@@ -469,15 +455,15 @@ def test_browser_phone_results_come_into_view(phone):
     _tab(phone, "main-tabs", "Test set")
     phone.click("#reconstruct")
     assert _shown(phone, "rec-vae") == (DIGIT_PX, DIGIT_PX)
-    assert _in_view(phone, "rec-row")
+    assert in_view(phone, "rec-row")
     phone.screenshot(path=str(ARTIFACTS / "image-phone-reconstruct.png"))
     phone.click("#super-resolve")
     assert _shown(phone, "sr-model") == (DIGIT_PX, DIGIT_PX)
-    assert _in_view(phone, "sr-row")
+    assert in_view(phone, "sr-row")
     _tab(phone, "image-sections", "Sample")
     phone.click("#sample")
     assert _shown(phone, "samples")[0] >= 6 * 28
-    assert _in_view(phone, "samples")
+    assert in_view(phone, "samples")
     phone.screenshot(path=str(ARTIFACTS / "image-phone-sample.png"))
 
 

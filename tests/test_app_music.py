@@ -26,6 +26,7 @@ pretty_midi = pytest.importorskip("pretty_midi")
 from app_helpers import (  # noqa: E402
     ARTIFACTS,
     browser_fixtures,
+    in_view,
     running_app,
     untrained_roll_model,
 )
@@ -544,21 +545,6 @@ def _octaves(pg, within: str) -> list[str]:
     return [t.strip() for t in first.locator(".gen-octave").all_inner_texts()]
 
 
-def _in_view(pg, elem_id: str) -> bool:
-    """Element ``elem_id`` comes on screen within 5 s: all of it, or (taller than the screen)
-    from its top."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        pg.wait_for_function(
-            "(id) => { const r = document.getElementById(id).getBoundingClientRect();"
-            " const h = innerHeight; return r.bottom > r.top && r.top >= -1"
-            " && (r.bottom <= h + 1 || r.top < 0.5 * h); }", arg=elem_id, timeout=5_000)
-    except PlaywrightTimeout:
-        return False
-    return True
-
-
 def _nothing_cut(pg, elem_id: str) -> bool:
     """The text of dropdown ``elem_id`` stops before its arrow (it does not run under it)."""
     return pg.evaluate(
@@ -590,7 +576,7 @@ def test_browser_every_input_has_a_preview_to_play(page, midis):
     page.screenshot(path=str(ARTIFACTS / "music-inputs.png"), full_page=True)
 
 
-def test_browser_interpolate_plays_each_step_in_view(page, tmp_path):
+def test_browser_interpolate_plays_each_stepin_view(page, tmp_path):
     from playwright.sync_api import expect
 
     _choose(page, "music-a-example", NAMES2[5])
@@ -600,7 +586,7 @@ def test_browser_interpolate_plays_each_step_in_view(page, tmp_path):
     expect(page.locator("#music-note")).to_contain_text("Interpolation from A")
     expect(page.locator("#music-note")).to_contain_text(NAMES2[5])
     assert _players(page, "music-view", 4) == pytest.approx([4.0] * 4, abs=0.05)
-    assert _in_view(page, "music-results")  # the page has come to the result
+    assert in_view(page, "music-results")  # the page has come to the result
     titles = page.locator("#music-view .gen-title").all_inner_texts()
     assert titles[0] == f"step 1 = A: {NAMES2[5]} (reconstructed)"  # whole, not cut
     assert {"C4", "C5", "C6"} & set(_octaves(page, "music-view"))
@@ -702,7 +688,7 @@ def test_browser_16_bar_model_reconstructs_and_plays_each_melody(page):
     expect(page.locator("#music-note")).to_contain_text("2 melodies of 16 bars")
     # each melody plays on its own: 16 bars of 2 s at 120 bpm
     assert _players(page, "music-view", 2) == pytest.approx([32.0, 32.0], abs=0.05)
-    assert _in_view(page, "music-results")
+    assert in_view(page, "music-results")
     page.screenshot(path=str(ARTIFACTS / "music-16-bar.png"), full_page=True)
 
 
@@ -725,7 +711,7 @@ def test_browser_phone_sample_with_variation_and_temperature(phone):
     phone.click("#music-sample")
     expect(phone.locator("#music-note")).to_contain_text("3 samples")
     assert _players(phone, "music-view", 3) == pytest.approx([4.0] * 3, abs=0.05)
-    assert _in_view(phone, "music-results")  # the page has come to the result
+    assert in_view(phone, "music-results")  # the page has come to the result
     width = phone.evaluate("() => document.querySelector('#music-view .gen-card')"
                            ".getBoundingClientRect().width")
     assert width > 300  # one card per row, as wide as the phone allows
@@ -745,7 +731,7 @@ def test_browser_phone_chorales_play_chords(phone):
     phone.click("#music-reconstruct")
     expect(phone.locator("#music-note")).to_contain_text("frame accuracy")
     assert _players(phone, "music-view", 2) == pytest.approx([24.0, 24.0], abs=0.05)
-    assert _in_view(phone, "music-results")
+    assert in_view(phone, "music-results")
     # the chorale's chords: several notes start at the same step of the first roll
     xs = phone.locator("#music-view .gen-card").first.locator("rect.gen-note").evaluate_all(
         "(rs) => rs.map((r) => r.getAttribute('x'))")
