@@ -121,4 +121,5 @@ def train(
     trainer.fit(resume=resume)
     final = Path(out_dir) / "model"
     trainer.export(final)
+    trainer.close()
     return final

@@ -340,6 +340,16 @@ class Trainer:
             self.export(self.out_dir / "best")
             write_text(self.out_dir / "best" / "best.json", json.dumps(self.best))
 
+    def close(self) -> None:
+        """End a multi-process run: wait for every rank, then tear the process group down.
+
+        A rank that exits while its gloo process group still lives can abort at exit
+        ("terminate called without an active exception"), so every run calls this last.
+        """
+        if self.distributed and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     def export(self, path: str | Path) -> None:
         """Write the trained model with ``save_pretrained`` (rank 0 only)."""
         if self.rank == 0:
