@@ -58,7 +58,8 @@ def server(image_models, tmp_path_factory):
     """(url, demo) of the app on a free port of 127.0.0.1; closed after the module."""
     out = tmp_path_factory.mktemp("app_out")
     # music has its own tests (tests/test_app_music.py)
-    music_off = {"2-bar": None, "16-bar": None, "chorales": None, "folk-chords": None}
+    music_off = {"2-bar": None, "16-bar": None, "chorales": None, "folk-chords": None,
+             "piano": None}
     with running_app(image_models, music_off, out) as (url, demo):
         yield url, demo
 

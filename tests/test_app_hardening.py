@@ -39,7 +39,8 @@ pytestmark = [  # gradio's queue statistics use pandas options deprecated in pan
     pytest.mark.filterwarnings("ignore:The 'alias' attribute"),
 ]
 ROOT = Path(__file__).resolve().parents[1]
-MUSIC = {"2-bar": "cat-mel_2bar_small", "16-bar": None, "chorales": None, "folk-chords": None}
+MUSIC = {"2-bar": "cat-mel_2bar_small", "16-bar": None, "chorales": None, "folk-chords": None,
+         "piano": None}
 BARE = ("upstream Gradio app", "Traceback", "show_error")
 ANSWER_S = 30  # a refused input is answered within this (a loaded 2-core machine)
 

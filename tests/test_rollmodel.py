@@ -22,10 +22,12 @@ from gen.music.rolleval import evaluate_rolls, likelihood
 from gen.music.rollmodel import PAD, PianoRollVAE, RollConfig, frame_lengths, pad_rolls
 
 
-@pytest.fixture(scope="module")
-def model() -> PianoRollVAE:
+@pytest.fixture(scope="module", params=["debug-roll", "debug-roll-hier"])
+def model(request) -> PianoRollVAE:
+    """The flat and the hierarchical (conductor per bar) decoder: every test below holds
+    for both."""
     torch.manual_seed(0)
-    return registry.build_model(registry.get_recipe("debug-roll").model).eval()
+    return registry.build_model(registry.get_recipe(request.param).model).eval()
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,7 @@ def test_a_tiny_nade_model_learns_chorales_and_beats_its_start(tmp_path):
 def test_outputs_shapes_lengths_and_seeds(model, chorales):
     s = model.sample(3, seed=1, frames=24)
     assert s.shape == (3, 24, 88) and s.dtype == np.uint8
+    assert model.sample(1, seed=1, frames=22).shape == (1, 22, 88)  # not whole bars
     assert np.array_equal(s, model.sample(3, seed=1, frames=24))
     rec = model.reconstruct([chorales[0][:10], chorales[1][:30]])
     assert [len(r) for r in rec] == [10, 30]
@@ -99,6 +102,21 @@ def test_outputs_shapes_lengths_and_seeds(model, chorales):
     assert path.shape == (3, 30, 88)
     with pytest.raises(GenError, match="frames"):
         model.sample(2, frames=0)
+
+
+def test_a_model_names_its_benchmark_and_eval_defaults_to_it():
+    from gen.core.errors import ConfigError
+    from gen.music.rolleval import default_benchmark
+
+    base = registry.get_recipe("debug-roll").model
+    assert default_benchmark(PianoRollVAE(base)) == "jsb"  # by frame grid, as before
+    named = PianoRollVAE(RollConfig(frames_per_quarter=2, benchmark="piano-midi", max_frames=8,
+                                    latent_dim=2, enc_size=4, dec_size=4, nade_hidden=4))
+    assert default_benchmark(named) == "piano-midi"
+    with pytest.raises(ConfigError, match="benchmark must be one of jsb, nottingham"):
+        RollConfig(benchmark="bach")
+    with pytest.raises(ConfigError, match="decoder must be one of"):
+        RollConfig(decoder="tree")
 
 
 def test_bad_rolls_are_refused_in_words(model):

@@ -50,6 +50,7 @@ DEFAULT_MUSIC_MODELS: dict[str, str] = {
     "16-bar": "hierdec-mel_16bar_small",
     "chorales": "nade-roll_jsb",
     "folk-chords": "nade-roll_nottingham",
+    "piano": "nade-roll_piano-midi",
 }
 # role -> (what it must be: melody bars or a piano-roll benchmark, words for people)
 ROLES: dict[str, tuple[int | str, str]] = {
@@ -57,6 +58,7 @@ ROLES: dict[str, tuple[int | str, str]] = {
     "16-bar": (16, "16-bar melody model"),
     "chorales": ("jsb", "chorale model (piano roll)"),
     "folk-chords": ("nottingham", "folk-with-chords model (piano roll)"),
+    "piano": ("piano-midi", "piano model (piano roll)"),
 }
 SLOTS = ("a", "b", "c", "d")  # inputs; the grid's corners: top left, top right, ...
 MAX_COUNT = 16  # samples per click
@@ -114,13 +116,13 @@ def _check_role(role: str, model: Any) -> None:
     if not isinstance(model, PianoRollVAE):
         raise GenError(f"the {words} must be a piano-roll VAE, got a {type(model).__name__}")
     if benchmark_of(model) != need:
-        raise GenError(f"the {words} must use the {need} frame grid, this one "
-                       f"{model.config.frames_per_quarter} frames per quarter note")
+        raise GenError(f"the {words} must be a model of the {need} benchmark, this one is "
+                       f"of {benchmark_of(model)}")
 
 
 def load_music_models(spec: Mapping[str, str | Path | None] | None = None) -> RoleModels:
     """Load the Music tab's models with ``gen.load``: roles "2-bar", "16-bar" (melody
-    VAEs), "chorales" and "folk-chords" (piano-roll VAEs).
+    VAEs), "chorales", "folk-chords" and "piano" (piano-roll VAEs).
 
     ``spec`` maps roles to shipped names or save_pretrained directories and overrides
     ``DEFAULT_MUSIC_MODELS``; ``None`` switches a role off. A model that cannot be loaded,

@@ -215,29 +215,35 @@ class HierarchicalDecoder(nn.Module):
         self.core = LstmDecoder(make_output, depth, cond, size, layers)
         self.direct = nn.Linear(latent_dim, segments * conductor_size) if bar_paths else None
 
-    def embeddings(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, D) -> one embedding per segment (B, U, Hc)."""
+    def embeddings(self, z: torch.Tensor, segments: int | None = None) -> torch.Tensor:
+        """z (B, D) -> one embedding per segment (B, U, Hc); U = ``segments`` (default the
+        configured number; another number only without ``bar_paths``)."""
         b, n, h = z.shape[0], self.conductor_layers, self.conductor_size
+        u = self.segments if segments is None else int(segments)
         s = torch.tanh(self.conductor_init(z)).view(b, 2, n, h)
         state = (s[:, 0].transpose(0, 1).contiguous(), s[:, 1].transpose(0, 1).contiguous())
-        out, _ = self.conductor(z.new_zeros(b, self.segments, 1), state)
+        out, _ = self.conductor(z.new_zeros(b, u, 1), state)
         if self.direct is not None:
+            if u != self.segments:
+                raise ValueError(f"bar_paths fix the number of segments at {self.segments}")
             out = out + self.direct(z).view(b, self.segments, h)
         return out
 
-    def conditions(self, z: torch.Tensor) -> torch.Tensor:
+    def conditions(self, z: torch.Tensor, segments: int | None = None) -> torch.Tensor:
         """z (B, D) -> the core decoder's condition per segment (B, U, Hc [+ D with core_z])."""
-        c = self.embeddings(z)
+        c = self.embeddings(z, segments)
         if self.core_z:
             c = torch.cat([c, z.unsqueeze(1).expand(-1, c.shape[1], -1)], dim=-1)
         return c
 
     def forward(self, z: torch.Tensor, targets: torch.Tensor, use_sample: torch.Tensor | None
                 ) -> torch.Tensor:
-        """Training states (B, T, H); all segments at once (batch B * U)."""
-        b, u, s = z.shape[0], self.segments, self.segment_len
+        """Training states (B, T, H) for targets (B, T[, K]) with T a multiple of the segment
+        length (U = T / segment_len segments); all segments at once (batch B * U)."""
+        b, s = z.shape[0], self.segment_len
+        u = targets.shape[1] // s
         rest = targets.shape[2:]
-        c = self.conditions(z).reshape(b * u, -1)
+        c = self.conditions(z, u).reshape(b * u, -1)
         seg = targets.reshape(b, u, s, *rest)
         start = self.core.output.start(b, z.device).unsqueeze(1)
         first = torch.cat([start, seg[:, :-1, -1]], dim=1).reshape(b * u, *rest)
@@ -249,12 +255,13 @@ class HierarchicalDecoder(nn.Module):
         return states.reshape(b, u * s, -1)
 
     def generate(self, z: torch.Tensor, temperature: float = 1.0, greedy: bool = False,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """Values (B, T[, K]), segment after segment."""
-        c = self.conditions(z)
+                 generator: torch.Generator | None = None, segments: int | None = None
+                 ) -> torch.Tensor:
+        """Values (B, U * segment_len[, K]), segment after segment."""
+        c = self.conditions(z, segments)
         prev = self.core.output.start(z.shape[0], z.device)
         segs = []
-        for i in range(self.segments):
+        for i in range(c.shape[1]):
             seg = self.core.generate(c[:, i], self.segment_len, prev, temperature, greedy,
                                      generator)
             segs.append(seg)

@@ -154,6 +154,33 @@ register_recipe(Recipe(
     "LSTM 256 decoder with a 128-unit NADE, z=64; trained on 256-frame windows, reads 512",
 ))
 register_recipe(Recipe(
+    "nade-roll_piano-midi",
+    RollConfig(frames_per_quarter=2, max_frames=512, sample_frames=128, bpm=120.0,
+               program=0, benchmark="piano-midi", output="nade", nade_hidden=128,
+               latent_dim=64, enc_size=192,
+               dec_size=256, dec_layers=1, dropout=0.3,
+               kl=KLConfig(beta=1.0, warmup_steps=500, free_bits=128.0)),
+    # The Nottingham sizes on the smallest of the four sets (87 training pieces of piano
+    # music, 75,911 frames): trained on 256-frame windows, reads and scores 512.
+    _roll_train(1500, 16, eval_every=100, eval_batches=0, ckpt_every=100, log_every=20),
+    {"source": "piano-midi", "train_frames": 256},
+    "Piano-midi.de classical piano pieces (one frame per eighth note): bi-LSTM 192 encoder, "
+    "LSTM 256 decoder with a 128-unit NADE, z=64; trained on 256-frame windows, reads 512",
+))
+register_recipe(Recipe(
+    "nade-roll_musedata",
+    RollConfig(frames_per_quarter=2, max_frames=512, sample_frames=128, bpm=100.0,
+               program=0, benchmark="musedata", output="nade", nade_hidden=128,
+               latent_dim=64, enc_size=256, dec_size=384, dec_layers=1, dropout=0.2,
+               kl=KLConfig(beta=1.0, warmup_steps=500, free_bits=128.0)),
+    # The largest of the four sets (524 training pieces of classical music, 245,202 frames),
+    # so the JSB sizes: trained on 256-frame windows, reads and scores 512.
+    _roll_train(3000, 16, eval_every=200, eval_batches=0, ckpt_every=100, log_every=20),
+    {"source": "musedata", "train_frames": 256},
+    "MuseData classical pieces (one frame per eighth note): bi-LSTM 256 encoder, LSTM 384 "
+    "decoder with a 128-unit NADE, z=64; trained on 256-frame windows, reads 512",
+))
+register_recipe(Recipe(
     "debug-roll",
     RollConfig(frames_per_quarter=1, max_frames=64, sample_frames=16, bpm=80.0, program=19,
                output="nade", nade_hidden=16, latent_dim=8, enc_size=16, dec_size=16,
@@ -162,4 +189,15 @@ register_recipe(Recipe(
                 eval_batches=2, ckpt_every=15, log_every=5, keep_best="elbo"),
     {"source": "jsb", "limit": 48},
     "tiny NADE piano-roll model on 48 JSB chorales, for tests",
+))
+register_recipe(Recipe(
+    "debug-roll-hier",
+    RollConfig(frames_per_quarter=1, max_frames=64, sample_frames=16, bpm=80.0, program=19,
+               output="nade", nade_hidden=16, latent_dim=8, enc_size=16, dec_size=16,
+               decoder="hierarchical", conductor_size=16,
+               kl=KLConfig(beta=1.0, warmup_steps=10, free_bits=4.0)),
+    TrainConfig(steps=30, batch_size=16, lr=3e-3, lr_decay="none", eval_every=15,
+                eval_batches=2, ckpt_every=15, log_every=5, keep_best="elbo"),
+    {"source": "jsb", "limit": 48},
+    "tiny hierarchical (one conductor step per bar) NADE piano-roll model, for tests",
 ))

@@ -196,7 +196,11 @@ def evaluate(model: Any, data: str | None = None, split: str = "test",
 
 
 def default_benchmark(model: Any) -> str:
-    """The benchmark a model's frame grid matches: jsb (quarter notes), else nottingham."""
+    """The benchmark a model was trained on (``config.benchmark``), else the one its frame
+    grid matches: jsb (quarter notes), else nottingham."""
+    named = getattr(model.config, "benchmark", "")
+    if named:
+        return str(named)
     return "jsb" if int(model.config.frames_per_quarter) == 1 else "nottingham"
 
 
@@ -225,10 +229,13 @@ def card_section(model: Any, results: dict[str, Any]) -> str:
     unit = "quarter note" if cfg.frames_per_quarter == 1 else (
         "eighth note" if cfg.frames_per_quarter == 2 else
         f"1/{cfg.frames_per_quarter} quarter note")
+    decoder = ("an autoregressive LSTM decoder" if cfg.decoder == "flat" else
+               f"a hierarchical decoder (a conductor LSTM gives one embedding per "
+               f"{cfg.segment_frames} frames; an autoregressive LSTM decodes each segment)")
     lines = [
         f"A MusicVAE-style recurrent VAE over polyphonic piano rolls (88 keys, one frame per "
         f"{unit}): a bidirectional LSTM encoder over whole pieces (up to {cfg.max_frames} "
-        f"frames), z of {cfg.latent_dim} dimensions, and an autoregressive LSTM decoder whose "
+        f"frames), z of {cfg.latent_dim} dimensions, and {decoder} whose "
         f"frame distribution is {out_kind}. Trained by `gen` (PyTorch), after Roberts et al. "
         "2018 (MusicVAE) and Boulanger-Lewandowski et al. 2012 (RNN-NADE).", "",
         "## Use", "", "```python", "import gen", "vae = gen.load(NAME)",

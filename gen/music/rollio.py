@@ -35,8 +35,7 @@ def describe_input() -> str:
 
 
 def benchmark_of(model: PianoRollVAE) -> str:
-    """The benchmark whose frame grid the model uses (jsb for quarter notes, else
-    nottingham)."""
+    """The model's benchmark (``gen.music.rolleval.default_benchmark``)."""
     from gen.music.rolleval import default_benchmark
 
     return default_benchmark(model)

@@ -3,7 +3,13 @@
 - Encoder: a bidirectional LSTM over the frames of a whole piece (packed, so pieces of any
   length up to ``max_frames`` share a batch); its final states -> q(z|x).
 - Decoder: an autoregressive LSTM whose state starts from tanh(W z), with z appended to the
-  previous frame at every step (gen.music.layers.FlatDecoder). Its per-frame distribution
+  previous frame at every step (gen.music.layers.FlatDecoder); or, with
+  ``decoder="hierarchical"``, MusicVAE's conductor: an LSTM turns z into one embedding per
+  segment of ``bar_frames`` frames (a 4/4 bar by default), and the frame LSTM decodes each
+  segment from its embedding and z, restarting its state at every segment, so that z
+  reaches every bar of a long piece in a few steps (gen.music.layers.HierarchicalDecoder;
+  any number of segments: a piece of T frames has ceil(T / bar_frames)). Its per-frame
+  distribution
   over the 88 keys is either 88 independent Bernoulli units (``output="bernoulli"``, the
   baseline) or a NADE (``output="nade"``, as in RNN-NADE, Boulanger-Lewandowski et al. 2012,
   and MusicVAE's MultiLabelRnnNadeDecoder), which models the notes of a chord jointly.
@@ -34,13 +40,14 @@ from gen.core.latent import Method
 from gen.core.model import LatentModel
 from gen.core.objective import KLConfig
 from gen.music.attributes import AttributeControl, roll_attributes
-from gen.music.layers import BiLstmEncoder, FlatDecoder
+from gen.music.layers import BiLstmEncoder, FlatDecoder, HierarchicalDecoder
 from gen.music.nade import NadeOutput
 from gen.music.outputs import BernoulliOutput, MultiLabelOutput
-from gen.music.pianoroll import KEYS, MAX_FRAMES_PER_QUARTER
+from gen.music.pianoroll import BENCHMARKS, KEYS, MAX_FRAMES_PER_QUARTER
 
 PAD = -1.0  # value of every key in a frame after the end of a piece
 OUTPUTS = ("nade", "bernoulli")
+DECODERS = ("flat", "hierarchical")
 MAX_FRAMES = 4096  # the longest window any roll config may read or generate at once
 
 
@@ -57,6 +64,10 @@ class RollConfig:
     # benchmark rolls are an octave high): MIDI in is shifted up by it, MIDI, audio and
     # pictures out down by it, so users hear and see the written register
     pitch_offset: int = 0
+    # the benchmark the model was trained on ("jsb", "nottingham", "musedata", "piano-midi";
+    # "" = by frame grid: jsb for quarter notes, else nottingham): the default data of
+    # `gen eval` and of the held-out examples
+    benchmark: str = ""
     output: str = "nade"  # per-frame distribution: "nade" or "bernoulli"
     nade_hidden: int = 128  # NADE hidden units
     latent_dim: int = 64
@@ -64,12 +75,17 @@ class RollConfig:
     enc_layers: int = 1
     dec_size: int = 256  # decoder LSTM units
     dec_layers: int = 1
+    decoder: str = "flat"  # "flat" or "hierarchical" (a conductor LSTM per segment)
+    bar_frames: int = 0  # hierarchical: frames per conductor segment; 0 = one 4/4 bar
+    conductor_size: int = 256  # hierarchical: conductor LSTM units
+    conductor_layers: int = 1
     dropout: float = 0.0  # training: dropout on the decoder states before the output
     kl: KLConfig = field(default_factory=lambda: KLConfig(beta=1.0, warmup_steps=1000))
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "enc_size", "enc_layers", "dec_size", "dec_layers",
-                     "nade_hidden", "sample_frames", "max_frames"):
+                     "nade_hidden", "sample_frames", "max_frames", "conductor_size",
+                     "conductor_layers"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"RollConfig.{name} must be >= 1, got {getattr(self, name)}")
         if not 1 <= self.frames_per_quarter <= MAX_FRAMES_PER_QUARTER:
@@ -81,6 +97,15 @@ class RollConfig:
         if self.output not in OUTPUTS:
             raise ConfigError(f"RollConfig.output must be one of {OUTPUTS}, got "
                               f"{self.output!r}")
+        if self.benchmark and self.benchmark not in BENCHMARKS:
+            raise ConfigError(f"RollConfig.benchmark must be one of {', '.join(BENCHMARKS)} "
+                              f"or empty, got {self.benchmark!r}")
+        if self.decoder not in DECODERS:
+            raise ConfigError(f"RollConfig.decoder must be one of {DECODERS}, got "
+                              f"{self.decoder!r}")
+        if not 0 <= self.bar_frames <= 64:
+            raise ConfigError(f"RollConfig.bar_frames must be in 0..64 (0 = one 4/4 bar), "
+                              f"got {self.bar_frames}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"RollConfig.dropout must be in [0, 1), got {self.dropout}")
         if not -24 <= self.pitch_offset <= 24:
@@ -89,6 +114,11 @@ class RollConfig:
         if not 0 <= self.program <= 127:
             raise ConfigError(f"RollConfig.program must be a General MIDI program 0..127, "
                               f"got {self.program}")
+
+    @property
+    def segment_frames(self) -> int:
+        """Frames per conductor segment of a hierarchical decoder (``bar_frames`` or a bar)."""
+        return int(self.bar_frames or 4 * self.frames_per_quarter)
 
 
 def frame_lengths(x: torch.Tensor) -> torch.Tensor:
@@ -142,8 +172,15 @@ class PianoRollVAE(AttributeControl, LatentModel):
             return BernoulliOutput(size, KEYS)
 
         self.encoder = BiLstmEncoder(KEYS, c.enc_size, c.enc_layers, c.latent_dim)
-        self.decoder = FlatDecoder(make_output, KEYS, c.latent_dim, c.dec_size, c.dec_layers,
-                                   c.sample_frames)
+        self.decoder: FlatDecoder | HierarchicalDecoder
+        if c.decoder == "hierarchical":
+            seg = c.segment_frames
+            self.decoder = HierarchicalDecoder(
+                make_output, KEYS, c.latent_dim, c.dec_size, c.dec_layers, c.conductor_size,
+                c.conductor_layers, -(-c.sample_frames // seg), seg, core_z=True)
+        else:
+            self.decoder = FlatDecoder(make_output, KEYS, c.latent_dim, c.dec_size,
+                                       c.dec_layers, c.sample_frames)
         self.dropout = nn.Dropout(c.dropout)
 
     @property
@@ -209,8 +246,12 @@ class PianoRollVAE(AttributeControl, LatentModel):
         """log p(frame_t | frames_<t, z) per frame (B, T) in nats, 0 on padded frames."""
         mask = x[..., 0] != PAD
         target = x.clamp(min=0.0)
-        states = self.dropout(self.decoder(z, target, None))
-        return self.output.log_prob(states, target) * mask
+        t = target.shape[1]
+        if isinstance(self.decoder, HierarchicalDecoder):  # whole segments; the tail unscored
+            seg = self.decoder.segment_len
+            target = nn.functional.pad(target, (0, 0, 0, -t % seg))
+        states = self.dropout(self.decoder(z, target, None))[:, :t]
+        return self.output.log_prob(states, target[:, :t]) * mask
 
     def reconstruction_nll(self, x: torch.Tensor, z: torch.Tensor, step: int
                            ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -232,6 +273,9 @@ class PianoRollVAE(AttributeControl, LatentModel):
                  greedy: bool = False, generator: torch.Generator | None = None
                  ) -> torch.Tensor:
         """z (B, D) -> frames (B, ``frames``, 88) float 0/1, frame by frame."""
+        if isinstance(self.decoder, HierarchicalDecoder):
+            segments = -(-frames // self.decoder.segment_len)
+            return self.decoder.generate(z, temperature, greedy, generator, segments)[:, :frames]
         first = self.output.start(z.shape[0], z.device)
         return self.decoder.core.generate(z, frames, first, temperature, greedy, generator)
 
