@@ -119,7 +119,7 @@ def build_demo(
     names or save_pretrained directories; missing roles take ``DEFAULT_IMAGE_MODELS``.
     ``out_dir`` receives the app's own files (latent scatter, each request's results).
     ``music_models`` maps the Music tab's roles ("2-bar", "16-bar", "chorales",
-    "folk-chords", "piano") the same way; missing roles take ``DEFAULT_MUSIC_MODELS``.
+    "folk-chords", "piano", "classical") the same way; missing roles take ``DEFAULT_MUSIC_MODELS``.
 
     Both tabs serve their results from request folders: ``demo.media_dirs`` lists the folders
     that ``launch`` lets the server send. They are Gradio static paths, so results are served

@@ -129,7 +129,8 @@ def _music_actions(client, upload: Path) -> dict:  # noqa: ANN001
         "music: audio of a 3x3 16-bar grid": then_audio(lambda: client.predict(
             "16-bar", *a16, *b16, *c16, *d16, 3, *piano, api_name="/music_grid")),
     }
-    for role in ("chorales", "folk-chords", "piano"):  # the piano-roll models, when they are loaded
+    # the piano-roll models, when they are loaded
+    for role in ("chorales", "folk-chords", "piano", "classical"):
         try:
             answer = client.predict(role, None, None, None, None, api_name="/music_examples")
         except Exception:  # noqa: BLE001 - not shipped or switched off: nothing to time

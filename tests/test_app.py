@@ -59,7 +59,7 @@ def server(image_models, tmp_path_factory):
     out = tmp_path_factory.mktemp("app_out")
     # music has its own tests (tests/test_app_music.py)
     music_off = {"2-bar": None, "16-bar": None, "chorales": None, "folk-chords": None,
-             "piano": None}
+             "piano": None, "classical": None}
     with running_app(image_models, music_off, out) as (url, demo):
         yield url, demo
 

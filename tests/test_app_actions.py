@@ -185,7 +185,8 @@ def music(tmp_path_factory) -> MusicActions:
     """The Music tab's actions over the shipped 2-bar and 16-bar models and an untrained
     chorale-grid piano-roll model (the shipped piano-roll models may not exist yet)."""
     roll = untrained_roll_model(tmp_path_factory.mktemp("roll"))
-    models = load_music_models({"chorales": roll, "folk-chords": None, "piano": None})
+    models = load_music_models({"chorales": roll, "folk-chords": None, "piano": None,
+                                "classical": None})
     return MusicActions(models, tmp_path_factory.mktemp("music_out"))
 
 
@@ -417,7 +418,7 @@ def test_roll_model_with_vectors_offers_its_seven_sliders(tmp_path):
     model.set_attribute_vectors({n: torch.randn(model.latent_dim) for n in ROLL_ATTRIBUTES},
                                 {"source": "test"})
     act = MusicActions(load_music_models({"2-bar": None, "16-bar": None, "chorales": folder,
-                                          "folk-chords": None, "piano": None}),
+                                          "folk-chords": None, "piano": None, "classical": None}),
                          tmp_path / "out")
     *_, state = act.reconstruct("chorales", *_ex(act.example_names("chorales")[0]), 80, 19)
     _, _, names = act.shift_panel(state)
@@ -501,14 +502,14 @@ def test_roll_upload_report_and_windows(music, tmp_path):
 def test_roll_roles_are_checked(tmp_path):
     folk = untrained_roll_model(tmp_path, frames_per_quarter=2)
     models = load_music_models({"2-bar": None, "16-bar": None, "chorales": folk,
-                                "folk-chords": folk, "piano": None})
+                                "folk-chords": folk, "piano": None, "classical": None})
     assert models.loaded() == ["folk-chords"]
     assert "must be a model of the jsb benchmark" in models.missing["chorales"]
 
 
 def test_music_models_switched_off_are_explained():
     models = load_music_models({"16-bar": None, "chorales": None, "folk-chords": None,
-                                "piano": None})
+                                "piano": None, "classical": None})
     assert models.loaded() == ["2-bar"] and models.missing["16-bar"] == "switched off"
     with pytest.raises(GenError,
                        match=r"The 16-bar melody model is not available \(switched off\)"):

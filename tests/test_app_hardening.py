@@ -40,7 +40,7 @@ pytestmark = [  # gradio's queue statistics use pandas options deprecated in pan
 ]
 ROOT = Path(__file__).resolve().parents[1]
 MUSIC = {"2-bar": "cat-mel_2bar_small", "16-bar": None, "chorales": None, "folk-chords": None,
-         "piano": None}
+         "piano": None, "classical": None}
 BARE = ("upstream Gradio app", "Traceback", "show_error")
 ANSWER_S = 30  # a refused input is answered within this (a loaded 2-core machine)
 

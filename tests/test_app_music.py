@@ -117,7 +117,7 @@ def music_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "16-bar": "hierdec-mel_16bar_small",
         "chorales": untrained_roll_model(root),
         "folk-chords": None,
-        "piano": None,
+        "piano": None, "classical": None,
     }
 
 
@@ -200,7 +200,7 @@ def test_missing_music_models_are_explained_not_fatal(music_models, tmp_path):
     demo = build_demo(IMAGE_OFF, tmp_path, {"2-bar": music_models["2-bar"],
                                             "16-bar": tmp_path / "nowhere",
                                             "chorales": None, "folk-chords": None,
-                                            "piano": None})
+                                            "piano": None, "classical": None})
     names = {f.api_name for f in demo.fns.values() if f.fn is not None}
     assert {"music_reconstruct", "music_interpolate", "music_grid"} <= names
     text = " ".join(str(getattr(b, "value", "")) for b in demo.blocks.values())
@@ -208,7 +208,7 @@ def test_missing_music_models_are_explained_not_fatal(music_models, tmp_path):
     demo = build_demo(IMAGE_OFF, tmp_path, {"2-bar": None, "16-bar": music_models["2-bar"],
                                             "chorales": music_models["16-bar"],
                                             "folk-chords": music_models["chorales"],
-                                            "piano": None})
+                                            "piano": None, "classical": None})
     named = [f.api_name for f in demo.fns.values() if f.fn is not None]
     assert not any(n.startswith("music") for n in named)  # the Music tab offers nothing
     text = " ".join(str(getattr(b, "value", "")) for b in demo.blocks.values())
@@ -224,8 +224,9 @@ def test_shipped_piano_roll_models_are_offered_or_explained(tmp_path):
     assert DEFAULT_MUSIC_MODELS["chorales"] == "nade-roll_jsb"
     assert DEFAULT_MUSIC_MODELS["folk-chords"] == "nade-roll_nottingham"
     assert DEFAULT_MUSIC_MODELS["piano"] == "nade-roll_piano-midi"
+    assert DEFAULT_MUSIC_MODELS["classical"] == "nade-roll_musedata"
     models = load_music_models({"2-bar": None, "16-bar": None})
-    for role in ("chorales", "folk-chords", "piano"):
+    for role in ("chorales", "folk-chords", "piano", "classical"):
         assert models.has(role) or models.missing[role]
 
 

@@ -38,7 +38,7 @@ def _inputs(name: str) -> dict[str, torch.Tensor]:
     if "roll" in name:  # 4 held-out test pieces of the model's benchmark, 24 frames each
         from gen.music.pianoroll import load_benchmark
 
-        bench = "jsb" if name.endswith("jsb") else "nottingham"
+        bench = name.rsplit("_", 1)[-1]  # nade-roll_jsb -> jsb, ..._piano-midi -> piano-midi
         pieces = load_benchmark(bench, "test")[:4]
         return {"x": torch.as_tensor(np.stack([p[:24] for p in pieces]))}
     bars = 2 if "2bar" in name else 16

@@ -1,10 +1,10 @@
 """What the Music tab does, without widgets: its models by role and ``MusicActions``.
 
-Four roles: two melody VAEs (2 and 16 bars, ``gen.music.io``) and two polyphonic piano-roll
-VAEs (chorales and folk tunes with chords, ``gen.music.rollio``). ``apps/music/pieces.py``
-puts both kinds behind one interface (examples, uploads, model calls, files);
-``apps/music/view.py`` draws pieces as cards with their own play controls. Bad input raises
-``GenError``; the layout shows it as a message.
+Roles: two melody VAEs (2 and 16 bars, ``gen.music.io``) and polyphonic piano-roll VAEs
+(chorales, folk tunes with chords, piano pieces, classical pieces; ``gen.music.rollio``).
+``apps/music/pieces.py`` puts both kinds behind one interface (examples, uploads, model
+calls, files); ``apps/music/view.py`` draws pieces as cards with their own play controls.
+Bad input raises ``GenError``; the layout shows it as a message.
 
 Each request writes its files into a fresh folder ``<out_dir>/requests/<time>-<random>/``
 under fixed names (``apps.common.RequestFolders``); the page plays each piece's audio from
@@ -51,6 +51,7 @@ DEFAULT_MUSIC_MODELS: dict[str, str] = {
     "chorales": "nade-roll_jsb",
     "folk-chords": "nade-roll_nottingham",
     "piano": "nade-roll_piano-midi",
+    "classical": "nade-roll_musedata",
 }
 # role -> (what it must be: melody bars or a piano-roll benchmark, words for people)
 ROLES: dict[str, tuple[int | str, str]] = {
@@ -59,6 +60,7 @@ ROLES: dict[str, tuple[int | str, str]] = {
     "chorales": ("jsb", "chorale model (piano roll)"),
     "folk-chords": ("nottingham", "folk-with-chords model (piano roll)"),
     "piano": ("piano-midi", "piano model (piano roll)"),
+    "classical": ("musedata", "classical model (piano roll)"),
 }
 SLOTS = ("a", "b", "c", "d")  # inputs; the grid's corners: top left, top right, ...
 MAX_COUNT = 16  # samples per click
@@ -122,7 +124,7 @@ def _check_role(role: str, model: Any) -> None:
 
 def load_music_models(spec: Mapping[str, str | Path | None] | None = None) -> RoleModels:
     """Load the Music tab's models with ``gen.load``: roles "2-bar", "16-bar" (melody
-    VAEs), "chorales", "folk-chords" and "piano" (piano-roll VAEs).
+    VAEs), "chorales", "folk-chords", "piano" and "classical" (piano-roll VAEs).
 
     ``spec`` maps roles to shipped names or save_pretrained directories and overrides
     ``DEFAULT_MUSIC_MODELS``; ``None`` switches a role off. A model that cannot be loaded,
