@@ -161,9 +161,12 @@ register_recipe(Recipe(
                dec_size=256, dec_layers=1, dropout=0.3,
                kl=KLConfig(beta=1.0, warmup_steps=500, free_bits=128.0)),
     # The Nottingham sizes on the smallest of the four sets (87 training pieces of piano
-    # music, 75,911 frames): trained on 256-frame windows, reads and scores 512.
-    _roll_train(4000, 16, eval_every=100, eval_batches=0, ckpt_every=100, log_every=20),
-    {"source": "piano-midi", "train_frames": 256},
+    # music, 75,911 frames): trained on 256-frame windows, reads and scores 512. Each
+    # training window is moved by a random transposition of up to 5 semitones either way:
+    # without it the validation bound turned up after 1,300 steps (best 7.78 nats/frame
+    # against 7.48 with it).
+    _roll_train(2500, 16, eval_every=100, eval_batches=0, ckpt_every=100, log_every=20),
+    {"source": "piano-midi", "train_frames": 256, "transpose": 5},
     "Piano-midi.de classical piano pieces (one frame per eighth note): bi-LSTM 192 encoder, "
     "LSTM 256 decoder with a 128-unit NADE, z=64; trained on 256-frame windows, reads 512",
 ))
