@@ -9,10 +9,10 @@
   segment from its embedding and z, restarting its state at every segment, so that z
   reaches every bar of a long piece in a few steps (gen.music.layers.HierarchicalDecoder;
   any number of segments: a piece of T frames has ceil(T / bar_frames)). Its per-frame
-  distribution
-  over the 88 keys is either 88 independent Bernoulli units (``output="bernoulli"``, the
-  baseline) or a NADE (``output="nade"``, as in RNN-NADE, Boulanger-Lewandowski et al. 2012,
-  and MusicVAE's MultiLabelRnnNadeDecoder), which models the notes of a chord jointly.
+  distribution over the 88 keys is either 88 independent Bernoulli units
+  (``output="bernoulli"``, the baseline) or a NADE (``output="nade"``, as in RNN-NADE,
+  Boulanger-Lewandowski et al. 2012, and MusicVAE's MultiLabelRnnNadeDecoder), which models
+  the notes of a chord jointly.
 - Training: teacher forcing; ELBO with the config's KL settings (beta 1 gives the true
   bound, which the benchmark needs); dropout on the decoder states.
 - Generation: z ~ N(0, prior_scale^2 I); ``temperature`` divides each unit's logit;
