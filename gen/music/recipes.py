@@ -118,7 +118,7 @@ def _roll_train(steps: int, batch: int, **kw: object) -> TrainConfig:
 register_recipe(Recipe(
     "nade-roll_jsb",
     RollConfig(frames_per_quarter=1, max_frames=256, sample_frames=64, bpm=80.0, program=19,
-               pitch_offset=12, output="nade", nade_hidden=128, latent_dim=64,
+               pitch_offset=12, benchmark="jsb", output="nade", nade_hidden=128, latent_dim=64,
                enc_size=256, dec_size=384, dec_layers=1, dropout=0.3,
                kl=KLConfig(beta=1.0, warmup_steps=500, free_bits=64.0)),
     # The shipped model: this recipe with 3,000 steps until step 900, then 2,000; the best
@@ -138,12 +138,19 @@ register_recipe(Recipe(
     {"source": "jsb"},
     "the independent-Bernoulli baseline of nade-roll_jsb (same sizes, 88 separate units)",
 ))
+def _eighths(benchmark: str, program: int, bpm: float, enc: int, dec: int, dropout: float
+             ) -> RollConfig:
+    """A NADE roll model of one frame per eighth note that reads and scores pieces of up to
+    512 frames (its recipe trains it on windows of 256)."""
+    return RollConfig(frames_per_quarter=2, max_frames=512, sample_frames=128, bpm=bpm,
+                      program=program, benchmark=benchmark, output="nade", nade_hidden=128,
+                      latent_dim=64, enc_size=enc, dec_size=dec, dec_layers=1, dropout=dropout,
+                      kl=KLConfig(beta=1.0, warmup_steps=500, free_bits=128.0))
+
+
 register_recipe(Recipe(
     "nade-roll_nottingham",
-    RollConfig(frames_per_quarter=2, max_frames=512, sample_frames=128, bpm=120.0,
-               program=21, output="nade", nade_hidden=128, latent_dim=64, enc_size=192,
-               dec_size=256, dec_layers=1, dropout=0.2,
-               kl=KLConfig(beta=1.0, warmup_steps=500, free_bits=128.0)),
+    _eighths("nottingham", program=21, bpm=120.0, enc=192, dec=256, dropout=0.2),
     # Sized for the time we had on a shared 2-core CPU: trained on windows of up to 256
     # frames (32 bars), it reads and scores pieces of up to 512 frames (160 of the 170 test
     # pieces whole). The shipped model: 2,500 steps (1,500 until step 800), then continued
@@ -155,11 +162,7 @@ register_recipe(Recipe(
 ))
 register_recipe(Recipe(
     "nade-roll_piano-midi",
-    RollConfig(frames_per_quarter=2, max_frames=512, sample_frames=128, bpm=120.0,
-               program=0, benchmark="piano-midi", output="nade", nade_hidden=128,
-               latent_dim=64, enc_size=192,
-               dec_size=256, dec_layers=1, dropout=0.3,
-               kl=KLConfig(beta=1.0, warmup_steps=500, free_bits=128.0)),
+    _eighths("piano-midi", program=0, bpm=120.0, enc=192, dec=256, dropout=0.3),
     # The Nottingham sizes on the smallest of the four sets (87 training pieces of piano
     # music, 75,911 frames): trained on 256-frame windows, reads and scores 512. Each
     # training window is moved by a random transposition of up to 5 semitones either way:
@@ -172,10 +175,7 @@ register_recipe(Recipe(
 ))
 register_recipe(Recipe(
     "nade-roll_musedata",
-    RollConfig(frames_per_quarter=2, max_frames=512, sample_frames=128, bpm=100.0,
-               program=0, benchmark="musedata", output="nade", nade_hidden=128,
-               latent_dim=64, enc_size=256, dec_size=384, dec_layers=1, dropout=0.2,
-               kl=KLConfig(beta=1.0, warmup_steps=500, free_bits=128.0)),
+    _eighths("musedata", program=0, bpm=100.0, enc=256, dec=384, dropout=0.2),
     # The largest of the four sets (524 training pieces of classical music, 245,202 frames),
     # so the JSB sizes: trained on 256-frame windows, reads and scores 512. The shipped
     # model: this recipe, whose first 300 steps ran under a 3,000-step schedule.
