@@ -178,8 +178,9 @@ register_recipe(Recipe(
     _eighths("musedata", program=0, bpm=100.0, enc=256, dec=384, dropout=0.2),
     # The largest of the four sets (524 training pieces of classical music, 245,202 frames),
     # so the JSB sizes: trained on 256-frame windows, reads and scores 512. The shipped
-    # model: this recipe, whose first 300 steps ran under a 3,000-step schedule.
-    _roll_train(1500, 16, eval_every=200, eval_batches=0, ckpt_every=100, log_every=20),
+    # model: this recipe to step 1,500 (the first 300 steps under a 3,000-step schedule),
+    # then continued from its weights with a fresh optimiser for steps 1,500-3,000.
+    _roll_train(3000, 16, eval_every=200, eval_batches=0, ckpt_every=100, log_every=20),
     {"source": "musedata", "train_frames": 256},
     "MuseData classical pieces (one frame per eighth note): bi-LSTM 256 encoder, LSTM 384 "
     "decoder with a 128-unit NADE, z=64; trained on 256-frame windows, reads 512",
