@@ -117,9 +117,10 @@ def _check_role(role: str, model: Any) -> None:
         return
     if not isinstance(model, PianoRollVAE):
         raise GenError(f"the {words} must be a piano-roll VAE, got a {type(model).__name__}")
-    if benchmark_of(model) != need:
+    got = benchmark_of(model)
+    if got != need:
         raise GenError(f"the {words} must be a model of the {need} benchmark, this one is "
-                       f"of {benchmark_of(model)}")
+                       f"of {got}")
 
 
 def load_music_models(spec: Mapping[str, str | Path | None] | None = None) -> RoleModels:

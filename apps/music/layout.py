@@ -57,10 +57,10 @@ SHORT = {"2-bar": "2-bar melodies", "16-bar": "16-bar melodies",
 INTRO = f"""\
 Recurrent VAEs in the style of MusicVAE (Roberts et al. 2018): **melody** models over 2 or
 16 bars of one voice, and **piano-roll** models that play chords (Bach chorales; folk tunes
-with their accompaniment; classical piano and ensemble pieces), with a NADE over the 88 keys of each
-frame. Choose inputs A-D from held-out pieces (never seen in training) or your own MIDI
-file, listen to them, then reconstruct, sample, interpolate or fill a grid. Every piece in
-a result has its own play control. Piano-roll pieces are used {ROLL_BARS} bars at a time (a
+with their accompaniment; classical piano and ensemble pieces), with a NADE over the 88 keys
+of each frame. Choose inputs A-D from held-out pieces (never seen in training) or your own
+MIDI file, listen to them, then reconstruct, sample, interpolate or fill a grid. Every
+piece in a result has its own play control. Piano-roll pieces are used {ROLL_BARS} bars at a time (a
 NADE decodes key by key: slow on a CPU).
 """
 

@@ -198,9 +198,8 @@ def evaluate(model: Any, data: str | None = None, split: str = "test",
 def default_benchmark(model: Any) -> str:
     """The benchmark a model was trained on (``config.benchmark``), else the one its frame
     grid matches: jsb (quarter notes), else nottingham."""
-    named = getattr(model.config, "benchmark", "")
-    if named:
-        return str(named)
+    if model.config.benchmark:
+        return str(model.config.benchmark)
     return "jsb" if int(model.config.frames_per_quarter) == 1 else "nottingham"
 
 
