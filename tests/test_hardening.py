@@ -30,6 +30,7 @@ from scripts.stress import (
     many_notes_midi,
     run_gen,
     smf,
+    tempo_flood_midi,
     vlq,
 )
 
@@ -119,6 +120,16 @@ def test_legitimate_long_file_keeps_its_first_ten_minutes(tmp_path):
     ok = write_midi(tmp_path / "ok.mid", [{"notes": scale_melody(8)}]).read_bytes()
     check = midi.scan_midi(ok, "ok.mid")
     assert check.data is ok and not check.notices and check.notes == 32
+
+
+def test_a_file_cut_at_its_budget_is_reported_once(tmp_path):
+    # a tempo change on every beat: the cut lands a little past 600 s, where a second, sequence-
+    # level cut used to add "read only the first 10:00" again
+    path = tmp_path / "tempi.mid"
+    path.write_bytes(tempo_flood_midi(2_400))
+    _, rep = extract.extract_file(path, 2)[2]
+    said = [n for n in rep.notices if n.startswith("read only the first")]
+    assert len(said) == 1 and "of a longer file" in said[0], rep.notices
 
 
 def test_sequences_given_to_the_api_are_cut_too():

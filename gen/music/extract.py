@@ -485,14 +485,15 @@ def _clock(seconds: float) -> str:
 
 def extract_windows(
     sequence: Any, bars: int | Iterable[int], options: ExtractionOptions | None = None,
-    source: str = "<sequence>", notices: list[str] | None = None,
+    source: str = "<sequence>", notices: list[str] | None = None, budgeted: bool = False,
 ) -> dict[int, tuple[np.ndarray, ExtractionReport]]:
     """Melody windows of a NoteSequence for each window length in ``bars``.
 
     Returns {bars: (windows (N, bars*16) uint8 deduplicated in first-seen order, report)}.
     Never raises for musical reasons: a report with ``reason`` says why N is 0. ``notices``
     (e.g. from ``scan_midi``) go into every report. The sequence is cut to the MIDI budgets
-    of ``gen.core.limits`` before any quantization.
+    of ``gen.core.limits`` before any quantization, unless ``budgeted`` says that
+    ``scan_midi`` has already cut the file it came from (and said so in ``notices``).
     """
     ns_mod = note_seq_module()
     options = options or ExtractionOptions()
@@ -557,7 +558,7 @@ def extract_windows(
     notes = [n for n in notes if n.velocity > 0]
     if not notes:
         return finish(f"{NO_NOTES} (every note has velocity 0)", [])
-    notes, cut = _budget(notes, sequence)
+    notes, cut = (notes, []) if budgeted else _budget(notes, sequence)
     for rep in reports.values():
         rep.notices.extend(cut)
     tracks = track_table(sequence)
@@ -674,7 +675,8 @@ def extract_file(
         reason = str(e).split(": ", 1)[1] if ": " in str(e) else str(e)
         return {b: (np.zeros((0, b * STEPS_PER_BAR), np.uint8),
                     ExtractionReport(source=str(path), bars=b, reason=reason)) for b in bar_list}
-    return extract_windows(seq, bar_list, options, source=str(path), notices=check.notices)
+    return extract_windows(seq, bar_list, options, source=str(path), notices=check.notices,
+                           budgeted=True)
 
 
 def melody_windows(
@@ -691,10 +693,11 @@ def melody_windows(
     options = _with_track(options, track)
     if isinstance(source, (str, Path)):
         seq, check = load_midi(source)
-        notices = check.notices
+        notices, budgeted = check.notices, True
     else:
-        seq, notices = to_note_sequence(source), []
-    wins, rep = extract_windows(seq, bars, options, source=name, notices=notices)[bars]
+        seq, notices, budgeted = to_note_sequence(source), [], False
+    wins, rep = extract_windows(seq, bars, options, source=name, notices=notices,
+                                budgeted=budgeted)[bars]
     if not len(wins):
         raise DataError(f"{name}: no {bars}-bar melody windows: {rep.reason}")
     return wins
