@@ -232,13 +232,16 @@ def cmd_attributes(args: argparse.Namespace) -> None:
 def cmd_prior(args: argparse.Namespace) -> None:
     """Fit the learned prior to the training codes; store it beside the model."""
     from gen.core.prior import fit_prior
-    from gen.music.attributes import training_examples
+    from gen.music.attributes import calibrate_prior, training_examples
 
     model = _music_model(args.model, "prior")
     if model.pretrained_dir is None:
         raise GenError(f"{args.model}: not a model folder to store the prior in")
     examples, source = training_examples(model, args.data, "train", args.limit)
     meta = fit_prior(model, examples, source, args.components)
+    if args.calibrate:
+        meta = calibrate_prior(model, examples, meta)
+        meta.pop("calibration")  # the search is in prior.json; print the outcome only
     print(json.dumps(meta, indent=2))
     print(f"wrote {model.pretrained_dir / 'prior.safetensors'}")
 
@@ -640,11 +643,15 @@ def build_parser() -> argparse.ArgumentParser:
              "quartile beside the model (attributes.safetensors + .json).")
     _training_data_args(s)
     s = verb("prior", cmd_prior, "fit a music model's learned prior",
-             "Fit a Gaussian mixture to the codes of the training data and store it beside the "
-             "model (prior.safetensors + .json); then `gen sample MODEL --prior learned`.")
+             "Fit a Gaussian mixture to the codes of the training data, choose its spread "
+             "(0.5-1.2) so that decoded samples have the training data's note density, "
+             "pitch range and intervals, and store it beside the model (prior.safetensors "
+             "+ .json); then `gen sample MODEL --prior learned`.")
     _training_data_args(s)
     s.add_argument("--components", type=_whole(1, 256), default=32,
                    help="mixture components, 1-256 (32)")
+    s.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="keep the fitted mixture's spread (1) instead of choosing it")
     s = verb("shift", cmd_shift, "move music along an attribute vector",
              "Encode inputs, add AMOUNT x the attribute's vector, decode greedily; prints the "
              "attribute values before and after. " + INPUT_HELP + ".")

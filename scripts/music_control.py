@@ -22,6 +22,7 @@ from gen.core.files import write_text
 from gen.core.prior import fit_prior
 from gen.music.attributes import (
     attribute_table,
+    calibrate_prior,
     compute_vectors,
     heatmap,
     prior_table,
@@ -49,7 +50,8 @@ def main() -> None:
     if not args.skip_fit:
         train, src = training_examples(model, args.data, "train", args.train_limit)
         report["vectors"] = compute_vectors(model, train, src)
-        report["prior"] = fit_prior(model, train, src, args.components)
+        meta = fit_prior(model, train, src, args.components)
+        report["prior"] = calibrate_prior(model, train, meta)
     test, _ = training_examples(model, args.data, "test", args.n)
     tab = attribute_table(model, test)
     report["attribute_table"] = tab

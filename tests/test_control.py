@@ -126,8 +126,45 @@ def test_vectors_prior_and_shift_travel_with_a_saved_model(tmp_path):
     tab = attribute_table(again, ex[:8], progress=False)
     assert set(tab["relative_change"]) == set(meta["names"])
     pt = prior_table(again, ex, n=6, batch_size=3)
-    assert set(pt["rows"]) == {"held-out", "normal prior, T=0.5", "learned prior, T=0.5"}
+    assert set(pt["rows"]) == {"held-out", "held-out codes, T=0.5", "normal prior, T=0.5",
+                               "learned prior, T=0.5"}
     assert 0 <= pt["rows"]["learned prior, T=0.5"]["self_reconstruction"] <= 1
+
+
+def test_calibrated_spread_is_chosen_on_training_data_and_stored(tmp_path):
+    from gen.core.prior import fit_prior
+    from gen.music.attributes import calibrate_prior, sample_statistics
+
+    torch.manual_seed(0)
+    model = registry.build_model(registry.get_recipe("debug-mel_2bar").model).eval()
+    folder = model.save_pretrained(tmp_path / "m")
+    model = LatentModel.from_pretrained(folder)
+    ex = np.stack([t for _, t in load_examples(2)])
+    meta = fit_prior(model, np.concatenate([ex] * 3), "shipped examples", components=2,
+                     progress=False)
+    spreads = (0.5, 1.0, 1.5)
+    meta = calibrate_prior(model, ex, meta, n=20, spreads=spreads, batch_size=10)
+    tried = meta["calibration"]["tried"]
+    assert set(tried) == {"0.5", "1", "1.5"}
+    best = min(tried, key=lambda k: tried[k]["largest_relative_difference"])
+    assert meta["spread"] == float(best)
+    target = sample_statistics(model, ex)  # the search compared with the examples given
+    assert meta["calibration"]["target"] == target
+    again = LatentModel.from_pretrained(folder)  # the spread was stored with the mixture
+    prior = again.learned_prior()
+    assert prior.spread == meta["spread"]
+    # a draw is mu_k + spread * prior_scale * L_k eps: spread and prior_scale multiply
+    g = torch.Generator().manual_seed(3)
+    a = prior.sample(4, torch.Generator().manual_seed(3), scale=0.5)
+    prior.spread = 1.0
+    b = prior.sample(4, g, scale=0.5 * meta["spread"])
+    assert torch.allclose(a, b)
+    prior.spread = meta["spread"]
+    if meta["spread"] != 1.0:  # the table shows the fitted mixture too
+        pt = prior_table(again, ex, n=6, batch_size=3)
+        assert f"learned prior, spread {meta['spread']:g}, T=0.5" in pt["rows"]
+        assert "learned prior, spread 1, T=0.5" in pt["rows"]
+        assert again.learned_prior().spread == meta["spread"]  # restored after the table
 
 
 def test_cli_computes_stores_and_uses_vectors_and_prior(tmp_path):
@@ -160,8 +197,9 @@ def test_cli_computes_stores_and_uses_vectors_and_prior(tmp_path):
     assert (tmp_path / "two" / "shift.npz").is_file()
     r = gen("shift", d, "0", "--attribute", "polyphony=11", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "-10..10" in r.stderr and "Traceback" not in r.stderr
-    r = gen("prior", d, "--limit", "150", "--components", "2")
+    r = gen("prior", d, "--limit", "150", "--components", "2", "--no-calibrate")
     assert r.returncode == 0, r.stderr
+    assert '"components": 2' in r.stdout and "spread" not in r.stdout  # the fitted mixture
     r = gen("sample", d, "--prior", "learned", "--n", "2", "--no-audio", "--out",
             str(tmp_path / "s"))
     assert r.returncode == 0, r.stderr

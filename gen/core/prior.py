@@ -6,10 +6,12 @@ A VAE's N(0, I) prior covers much space that no training example encodes to, and
 fed codes from there produces music (or digits) unlike its data. A mixture of K full-
 covariance Gaussians fitted by EM to the posterior means of the training set puts samples
 where real examples live. Drawing: pick a component by weight, z = mu_k + scale * L_k eps,
-with ``scale`` the same ``prior_scale`` knob as for N(0, I).
+with ``scale`` the same ``prior_scale`` knob as for N(0, I), times the mixture's own
+``spread`` (1 unless calibrated: a head may choose the spread at which decoded samples match
+its training data, see ``gen.music.attributes.calibrate_prior``).
 
 Stored beside a model as ``prior.safetensors`` (weights (K,), means (K, D), scale_tril
-(K, D, D)) + ``prior.json`` (how it was fitted).
+(K, D, D), spread ()) + ``prior.json`` (how it was fitted).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class GaussianMixturePrior:
     weights: torch.Tensor  # (K,)
     means: torch.Tensor  # (K, D)
     scale_tril: torch.Tensor  # (K, D, D) lower Cholesky factors of the covariances
+    spread: float = 1.0  # draws are mu_k + spread * scale * L_k eps (1: the fitted mixture)
 
     @classmethod
     def fit(cls, codes: torch.Tensor, components: int = 16, iterations: int = 100,
@@ -83,10 +86,11 @@ class GaussianMixturePrior:
 
     def sample(self, n: int, generator: torch.Generator | None = None, scale: float = 1.0
                ) -> torch.Tensor:
-        """n codes (n, D): a component by weight, then mu_k + scale * L_k eps."""
+        """n codes (n, D): a component by weight, then mu_k + spread * scale * L_k eps."""
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         eps = torch.randn(n, self.dim, generator=generator)
-        return self.means[k] + scale * (self.scale_tril[k] @ eps.unsqueeze(-1)).squeeze(-1)
+        step = (self.scale_tril[k] @ eps.unsqueeze(-1)).squeeze(-1)
+        return self.means[k] + self.spread * scale * step
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log density of codes (N, D) -> (N,) nats."""
@@ -100,7 +104,8 @@ class GaussianMixturePrior:
 
         folder = Path(folder)
         tensors = {"weights": self.weights.contiguous(), "means": self.means.contiguous(),
-                   "scale_tril": self.scale_tril.contiguous()}
+                   "scale_tril": self.scale_tril.contiguous(),
+                   "spread": torch.tensor(float(self.spread))}
         atomic_write(folder / PRIOR_FILE, lambda tmp: save_file(tensors, str(tmp)))
         write_text(folder / PRIOR_META, json.dumps(meta, indent=2) + "\n")
 
@@ -114,7 +119,8 @@ class GaussianMixturePrior:
             return None
         t = load_file(str(p))
         try:
-            return cls(t["weights"], t["means"], t["scale_tril"])
+            spread = float(t["spread"]) if "spread" in t else 1.0  # absent: fitted only
+            return cls(t["weights"], t["means"], t["scale_tril"], spread)
         except KeyError as e:
             raise GenError(f"{p}: not a prior file (missing {e})") from None
 
