@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import resource
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +44,14 @@ MUSIC = {"2-bar": "cat-mel_2bar_small", "16-bar": None, "chorales": None, "folk-
          "piano": None, "classical": None}
 BARE = ("upstream Gradio app", "Traceback", "show_error")
 ANSWER_S = 30  # a refused input is answered within this (a loaded 2-core machine)
+# The server runs in this process: a hostile input may raise its peak memory by at most this.
+# Before the budgets, the sketch took 1.8 GB and the long note 5 GB and more.
+PEAK_GROWTH_MB = 400
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far (MB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -198,17 +207,18 @@ def test_huge_sketch_is_refused_from_its_header(client, tmp_path, monkeypatch, p
     big = huge_png(tmp_path / "big.png", 12_000, 12_000)  # 144 megapixels in ~600 KB
     sketch = {"background": gradio_client.handle_file(big), "layers": [],
               "composite": gradio_client.handle_file(big)}
-    t = time.perf_counter()
+    t, peak = time.perf_counter(), _peak_mb()
     said = _refused(client, "draw", sketch, None, 3, 0, api_name="/reconstruct")
     assert f"up to {SKETCH_MAX_SIDE}x{SKETCH_MAX_SIDE}" in said
     assert ("12000x12000" if pil_limit is None else "larger than 80,000,000 pixels") in said
     assert time.perf_counter() - t < 10  # decoding it would take many seconds and 1.8 GB
+    assert _peak_mb() - peak < PEAK_GROWTH_MB
 
 
 def test_hostile_midi_upload_is_answered_in_time(client, tmp_path):
     f = tmp_path / "long_note.mid"
     f.write_bytes(long_note_midi(9_000_000))  # one note of 9 million beats, 35 bytes
-    t = time.perf_counter()
+    t, peak = time.perf_counter(), _peak_mb()
     try:
         answer = client.predict("2-bar", gradio_client.handle_file(f),
                                 api_name="/music_windows_a")
@@ -216,6 +226,7 @@ def test_hostile_midi_upload_is_answered_in_time(client, tmp_path):
     except Exception as e:  # noqa: BLE001 - refusing it in words is fine too
         said = str(e)
     assert time.perf_counter() - t < ANSWER_S
+    assert _peak_mb() - peak < PEAK_GROWTH_MB
     assert not any(b in said for b in BARE), said
     assert client.predict("vae", 4, 1.0, 0, api_name="/sample")  # still serving
 
