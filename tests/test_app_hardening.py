@@ -312,7 +312,7 @@ def test_identical_concurrent_requests_get_whole_files_of_their_own(server):
     load = hammer(server[0], clients=8, rounds=2, calls=app_calls("2-bar"))
     assert load["failed"] == 0 and load["broken"] == 0 and load["shared"] == 0, load["examples"]
     assert load["responses"] == 8 * 2 * 2
-    # an image sample: 1 picture; a music sample: MIDI, zip, 4 pieces' WAVs and the whole MP3
+    # an image sample: 1 picture; a music sample: MIDI, zip, 4 pieces' WAVs and the whole WAV
     assert load["files"] == 8 * 2 * (1 + 2 + 5), load
 
 

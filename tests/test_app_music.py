@@ -252,7 +252,7 @@ def test_reconstruct_example_writes_midi_zip_and_audio_per_melody(client, server
     # every file was written into a request folder under the tab's out_dir, under fixed names
     requests = server[2] / "music" / "requests"
     written = {p.name for p in requests.rglob("*") if p.is_file()}
-    assert {"reconstruction.mid", "reconstruction_midi.zip", "audio.mp3", "01.wav"} <= written
+    assert {"reconstruction.mid", "reconstruction_midi.zip", "audio.wav", "01.wav"} <= written
     old = requests / "20000101-000000-0123456789"  # folders older than an hour are removed
     old.mkdir()
     os.utime(old, (0, 0))
@@ -598,7 +598,7 @@ def test_browser_interpolate_plays_each_stepin_view(page, tmp_path):
     assert {"C4", "C5", "C6"} & set(_octaves(page, "music-view"))
     page.wait_for_function(  # all of it as one file: 4 x 2 bars and 3 bars of rest
         "() => { const a = document.querySelector('#music-audio audio');"
-        " return a && a.src.endsWith('.mp3') && a.duration > 0; }"
+        " return a && a.src.endsWith('.wav') && a.duration > 0; }"
     )
     whole = page.evaluate("() => document.querySelector('#music-audio audio').duration")
     assert whole == pytest.approx(22.0, abs=0.05)

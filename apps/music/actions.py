@@ -36,7 +36,7 @@ from apps.music.pieces import (
     MelodyKind,
     Piece,
     RollKind,
-    join_audio,
+    join_wavs,
     kind_of,
 )
 from apps.music.view import Card, cards_html
@@ -562,19 +562,19 @@ class MusicActions:
     # ----------------------------------------------------------------- rendering
     def _wavs(self, kind: Kind, items: Sequence[np.ndarray], bpm: float, program: int
               ) -> tuple[list[Path], Path, bool]:
-        """One WAV per piece and an MP3 of all of them; whether they are plain sine waves."""
+        """One WAV per piece and one of all of them; whether they are plain sine waves."""
         folder = self.requests.new()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SineFallbackWarning)
             wavs = [kind.write_wav(x, folder / f"{i + 1:02d}.wav", bpm, program)
                     for i, x in enumerate(items)]
         sine = any(issubclass(w.category, SineFallbackWarning) for w in caught)
-        whole = join_audio(wavs, GAP_BARS * 240.0 / bpm, folder / "audio.mp3")
+        whole = join_wavs(wavs, GAP_BARS * 240.0 / bpm, folder / "audio.wav")
         return wavs, whole, sine
 
     def audio(self, state: dict[str, Any] | None, bpm: Any, program: Any
               ) -> tuple[str, str | None, str | None]:
-        """The last result's cards with one play control per piece, all of it as one MP3,
+        """The last result's cards with one play control per piece, all of it as one WAV,
         and a notice when the audio is plain sine waves (no fluidsynth); ``("", None,
         None)`` without a result."""
         if not state:

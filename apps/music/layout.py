@@ -331,7 +331,7 @@ def music_tab(models: RoleModels, out_dir: str | Path) -> MusicActions:
         done.failure(None, None, cleared, js=clear_js(len(cleared)))
 
     def audio(last: dict | None, tempo: Any, program: Any) -> tuple[str, str | None]:
-        """The last result's cards with their audio, and all of it as one MP3; a warning when
+        """The last result's cards with their audio, and all of it as one WAV; a warning when
         it is plain sine waves."""
         cards, wav, notice = act.audio(last, tempo, program)
         if notice:

@@ -85,10 +85,8 @@ def fit_wav(path: Path, seconds: float) -> Path:
     return path
 
 
-def join_audio(paths: Sequence[Path], gap_s: float, out: Path) -> Path:
-    """WAV files one after another with ``gap_s`` seconds of silence between -> ``out``, an
-    MP3 (about a tenth of the WAV's size: the cards keep exact-length WAVs, so this listening
-    copy of everything need not be one too)."""
+def join_wavs(paths: Sequence[Path], gap_s: float, out: Path) -> Path:
+    """WAV files one after another with ``gap_s`` seconds of silence between -> ``out``."""
     import soundfile
 
     parts, rate = [], SAMPLE_RATE
@@ -97,7 +95,7 @@ def join_audio(paths: Sequence[Path], gap_s: float, out: Path) -> Path:
         if i:
             parts.append(np.zeros(int(round(gap_s * rate)), np.float32))
         parts.append(audio)
-    soundfile.write(str(out), np.concatenate(parts), rate, format="MP3")
+    soundfile.write(str(out), np.concatenate(parts), rate, subtype="PCM_16")
     return out
 
 
