@@ -36,10 +36,11 @@ def _inputs(name: str) -> dict[str, torch.Tensor]:
             x = torch.nn.functional.avg_pool2d(x, 2)
         return {"x": x}
     if "roll" in name:  # 4 held-out test pieces of the model's benchmark, 24 frames each
+        import gen
         from gen.music.pianoroll import load_benchmark
+        from gen.music.rolleval import default_benchmark
 
-        bench = name.rsplit("_", 1)[-1]  # nade-roll_jsb -> jsb, ..._piano-midi -> piano-midi
-        pieces = load_benchmark(bench, "test")[:4]
+        pieces = load_benchmark(default_benchmark(gen.load(name)), "test")[:4]
         return {"x": torch.as_tensor(np.stack([p[:24] for p in pieces]))}
     bars = 2 if "2bar" in name else 16
     with np.load(EXAMPLES / f"mel_{bars}bar.npz", allow_pickle=False) as z:
