@@ -324,6 +324,16 @@ def sample_statistics(model: Any, outputs: Any) -> dict[str, float]:
     return out
 
 
+def _samples(model: Any, n: int, temperature: float, prior: str, batch_size: int, seed: int
+             ) -> Any:
+    """n samples of ``model`` from ``prior`` at ``temperature``, drawn in seeded batches."""
+    out: list[Any] = []
+    for s in range(0, n, batch_size):
+        out.extend(list(model.sample(min(batch_size, n - s), temperature=temperature,
+                                     seed=seed + s, prior=prior)))
+    return np.stack(out)
+
+
 CALIBRATION_SPREADS = tuple(round(0.5 + 0.05 * i, 2) for i in range(15))  # 0.5 .. 1.2
 
 
@@ -345,11 +355,8 @@ def calibrate_prior(model: Any, examples: Any, meta: dict[str, Any], n: int = 50
     best, best_dev = 1.0, float("inf")
     for spread in tqdm(spreads, desc="calibrate", leave=False):
         prior.spread = float(spread)
-        samples: list[Any] = []
-        for s in range(0, n, batch_size):
-            samples.extend(list(model.sample(min(batch_size, n - s), temperature=temperature,
-                                             seed=seed + s, prior="learned")))
-        stats = sample_statistics(model, np.stack(samples))
+        stats = sample_statistics(model, _samples(model, n, temperature, "learned",
+                                                  batch_size, seed))
         dev = max(abs(stats[k] / target[k] - 1.0) for k in target if target[k])
         tried[f"{spread:g}"] = {"largest_relative_difference": round(dev, 4), **stats}
         if dev < best_dev:
@@ -377,30 +384,25 @@ def prior_table(model: Any, held_out: Any, n: int = 1000, temperature: float = 0
         decoded.extend(list(model.decode(codes[s:s + batch_size], temperature=temperature,
                                          seed=seed + s)))
     rows[f"held-out codes, T={temperature:g}"] = sample_statistics(model, np.stack(decoded))
-    runs: list[tuple[str, str, float | None]] = [("normal", "normal prior", None)]
+    runs: list[tuple[str, str, float | None]] = [("normal prior", "normal", None)]
     try:
-        spread = model.learned_prior().spread
-        if spread != 1.0:
-            runs.append(("learned", "learned prior, spread 1", 1.0))
-        runs.append(("learned", "learned prior" + (f", spread {spread:g}" if spread != 1.0
-                                                   else ""), None))
+        learned = model.learned_prior()
     except GenError:
-        pass
-    for prior, label, force in runs:
-        learned = model.learned_prior() if prior == "learned" else None
-        kept = learned.spread if learned is not None else 1.0
-        if learned is not None and force is not None:
-            learned.spread = force
+        learned = None
+    if learned is not None:
+        calibrated = learned.spread
+        if calibrated != 1.0:
+            runs.append(("learned prior, spread 1", "learned", 1.0))
+        runs.append(("learned prior" + (f", spread {calibrated:g}" if calibrated != 1.0
+                                        else ""), "learned", calibrated))
+    for label, prior, spread in runs:
+        if learned is not None and spread is not None:
+            learned.spread = spread
         try:
-            samples: list[Any] = []
-            for s in range(0, n, batch_size):
-                k = min(batch_size, n - s)
-                samples.extend(list(model.sample(k, temperature=temperature, seed=seed + s,
-                                                 prior=prior)))
+            arr = _samples(model, n, temperature, prior, batch_size, seed)
         finally:
             if learned is not None:
-                learned.spread = kept
-        arr: Any = np.stack(samples)
+                learned.spread = calibrated
         row = sample_statistics(model, arr)
         rec: list[Any] = []
         for s in range(0, n, batch_size):
