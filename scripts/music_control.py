@@ -63,7 +63,53 @@ def main() -> None:
     report["seconds"] = round(time.time() - t0, 1)
     text = json.dumps(report, indent=2)
     write_text(out / f"control-{name}.json", text + "\n")
+    if model.pretrained_dir is not None and (model.pretrained_dir / "card.md").is_file():
+        update_card(model.pretrained_dir / "card.md", card_section(report))
     print(text)
+
+
+START, END = "<!-- musical control: scripts/music_control.py -->", "<!-- end of musical control -->"
+
+
+def card_section(report: dict) -> str:
+    """The model card's "Musical control" section: what the vectors and the learned prior
+    do, from the tables just measured."""
+    tab, pt = report["attribute_table"], report["prior_table"]
+    change, kept = tab["relative_change"], tab["agreement_with_unshifted"]
+    own = ", ".join(f"{k.replace('_', ' ')} {change[k][k]:+.0%}"
+                    for k in change if k in change[k])
+    keep = f"{min(kept.values()):.0%}-{max(kept.values()):.0%}"
+    rows = pt["rows"]
+    held = rows["held-out"]
+    keys = [k for k in ("note_density", "pitch_range", "mean_interval", "in_key") if k in held]
+    lines = [START, "## Musical control", "",
+             f"Measured by `python scripts/music_control.py {report['model']}` on "
+             f"{tab['examples']} test examples and {pt['n']} samples per prior at temperature "
+             f"{pt['temperature']:g}.", "",
+             "**Attribute vectors** (`attributes.safetensors`; `model.shift`): each vector, "
+             f"added once, moves its own attribute by: {own}. The shifted pieces keep {keep} "
+             "of the unshifted reconstruction's tokens (frames for piano rolls).", "",
+             "**Samples by prior** (`sample(prior=...)`; `prior.safetensors` holds the "
+             "learned mixture and its calibrated spread):", "",
+             "| source | " + " | ".join(k.replace("_", " ") for k in keys)
+             + " | self-reconstruction |",
+             "|---|" + "---|" * (len(keys) + 1)]
+    for label, row in rows.items():
+        cells = [f"{row[k]:.3g}" if label == "held-out" else
+                 f"{row[k]:.3g} ({row[k] / held[k] - 1:+.0%})" for k in keys]
+        rec = f"{row['self_reconstruction']:.3f}" if "self_reconstruction" in row else ""
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {rec} |")
+    return "\n".join(lines + ["", END])
+
+
+def update_card(path: Path, section: str) -> None:
+    """Put ``section`` into the card at ``path``, replacing an earlier one."""
+    text = path.read_text()
+    if START in text and END in text:
+        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    write_text(path, text)
 
 
 if __name__ == "__main__":
