@@ -46,7 +46,7 @@ def load(name_or_path: str | Path) -> Any:
         return LatentModel.from_pretrained(p)
     name = str(name_or_path)
     if name in available():
-        return LatentModel.from_pretrained(PRETRAINED_DIR / name)
+        return LatentModel.from_pretrained(PRETRAINED_DIR / name, shipped=True)
     raise ConfigError(
         f"unknown model {name!r}: not a shipped model ({', '.join(available()) or 'none'}) "
         "and not a directory"

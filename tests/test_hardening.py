@@ -309,6 +309,19 @@ def test_negative_training_steps_write_nothing(tmp_path):
     assert "Traceback" not in r["stderr"] and not out.exists()
 
 
+def test_a_model_folder_with_an_absurd_config_is_refused_before_building(tmp_path):
+    import gen
+    from gen.core import registry
+
+    folder = registry.build_model(registry.get_recipe("debug-mnist-vae").model).save_pretrained(
+        tmp_path / "m")
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["latent_dim"] = 1_000_000_000
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(GenError, match="more than the 500,000,000 accepted"):
+        gen.load(folder)  # would allocate tens of GB; the shipped models skip this check
+
+
 def test_unexpected_failures_are_one_line(monkeypatch, capsys):
     import gen.cli as cli
 

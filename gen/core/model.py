@@ -316,14 +316,21 @@ class LatentModel(nn.Module):
         return out
 
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> LatentModel:
-        """Load a model written by ``save_pretrained``; returned on CPU in eval mode."""
+    def from_pretrained(cls, path: str | Path, shipped: bool = False) -> LatentModel:
+        """Load a model written by ``save_pretrained``; returned on CPU in eval mode.
+
+        Its config's model size is checked before any weight is allocated
+        (``limits.check_model_size``), except for ``shipped`` models (the package's own
+        ``gen/pretrained``, part of the install like its code): building a model on the meta
+        device costs about a second the first time in a process.
+        """
         cfg_dict, state = load_pretrained_dir(path)
         try:
             config = registry.config_from_dict(cfg_dict, source=str(Path(path) / "config.json"))
         except ConfigError as e:
             raise CheckpointError(str(e)) from e
-        limits.check_model_size(config, str(Path(path) / "config.json"))
+        if not shipped:
+            limits.check_model_size(config, str(Path(path) / "config.json"))
         model = registry.build_model(config)
         if cls is not LatentModel and not isinstance(model, cls):
             raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
