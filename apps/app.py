@@ -118,8 +118,9 @@ def build_demo(
     ``image_models`` maps the Image tab's roles (ae, vae, dae, sr, vae2d) to shipped model
     names or save_pretrained directories; missing roles take ``DEFAULT_IMAGE_MODELS``.
     ``out_dir`` receives the app's own files (latent scatter, each request's results).
-    ``music_models`` maps the Music tab's roles ("2-bar", "16-bar", "chorales",
-    "folk-chords", "piano", "classical") the same way; missing roles take ``DEFAULT_MUSIC_MODELS``.
+    ``music_models`` maps the Music tab's roles (``apps.music.actions.ROLES``: "2-bar",
+    "16-bar", "chorales", "folk-chords", "piano", "classical") the same way; missing roles
+    take ``DEFAULT_MUSIC_MODELS``.
 
     Both tabs serve their results from request folders: ``demo.media_dirs`` lists the folders
     that ``launch`` lets the server send. They are Gradio static paths, so results are served

@@ -44,24 +44,32 @@ from gen.core.errors import GenError
 from gen.music.io import MusicVAE, SineFallbackWarning
 from gen.music.rollio import PianoRollVAE, benchmark_of
 
-# role -> shipped model name (or a directory written by save_pretrained)
-DEFAULT_MUSIC_MODELS: dict[str, str] = {
-    "2-bar": "cat-mel_2bar_small",
-    "16-bar": "hierdec-mel_16bar_small",
-    "chorales": "nade-roll_jsb",
-    "folk-chords": "nade-roll_nottingham",
-    "piano": "nade-roll_piano-midi",
-    "classical": "nade-roll_musedata",
+
+@dataclass(frozen=True)
+class Role:
+    """One of the Music tab's roles: its default model (a shipped name, or a directory
+    written by save_pretrained), what a model for it must be (melody bars, or a piano-roll
+    benchmark), words for people, and its label in the model menu."""
+
+    model: str
+    need: int | str
+    words: str
+    label: str
+
+
+ROLES: dict[str, Role] = {
+    "2-bar": Role("cat-mel_2bar_small", 2, "2-bar melody model", "2-bar melodies"),
+    "16-bar": Role("hierdec-mel_16bar_small", 16, "16-bar melody model", "16-bar melodies"),
+    "chorales": Role("nade-roll_jsb", "jsb", "chorale model (piano roll)",
+                     "Bach chorales (chords)"),
+    "folk-chords": Role("nade-roll_nottingham", "nottingham",
+                        "folk-with-chords model (piano roll)", "folk tunes with chords"),
+    "piano": Role("nade-roll_piano-midi", "piano-midi", "piano model (piano roll)",
+                  "classical piano (Piano-midi.de)"),
+    "classical": Role("nade-roll_musedata", "musedata", "classical model (piano roll)",
+                      "classical pieces (MuseData)"),
 }
-# role -> (what it must be: melody bars or a piano-roll benchmark, words for people)
-ROLES: dict[str, tuple[int | str, str]] = {
-    "2-bar": (2, "2-bar melody model"),
-    "16-bar": (16, "16-bar melody model"),
-    "chorales": ("jsb", "chorale model (piano roll)"),
-    "folk-chords": ("nottingham", "folk-with-chords model (piano roll)"),
-    "piano": ("piano-midi", "piano model (piano roll)"),
-    "classical": ("musedata", "classical model (piano roll)"),
-}
+DEFAULT_MUSIC_MODELS: dict[str, str] = {role: r.model for role, r in ROLES.items()}
 SLOTS = ("a", "b", "c", "d")  # inputs; the grid's corners: top left, top right, ...
 MAX_COUNT = 16  # samples per click
 MAX_STEPS = 16  # interpolation steps
@@ -108,7 +116,7 @@ Shifted = tuple[str, str, str, str, dict, str | None]  # table, cards, MIDI, zip
 
 # --------------------------------------------------------------------------- models
 def _check_role(role: str, model: Any) -> None:
-    need, words = ROLES[role]
+    need, words = ROLES[role].need, ROLES[role].words
     if isinstance(need, int):
         if not isinstance(model, MusicVAE):
             raise GenError(f"the {words} must be a melody VAE, got a {type(model).__name__}")
@@ -131,7 +139,7 @@ def load_music_models(spec: Mapping[str, str | Path | None] | None = None) -> Ro
     ``DEFAULT_MUSIC_MODELS``; ``None`` switches a role off. A model that cannot be loaded,
     or does not fit its role, is reported in ``missing``.
     """
-    words = {role: w for role, (_, w) in ROLES.items()}
+    words = {role: r.words for role, r in ROLES.items()}
     return load_roles("music", words, DEFAULT_MUSIC_MODELS, spec, _check_role)
 
 

@@ -35,6 +35,7 @@ from apps.music.actions import (
     MAX_COUNT,
     MAX_STEPS,
     PRIOR_SCALE,
+    ROLES,
     SEED_MAX,
     SHIFT,
     SHIFT_STEP,
@@ -51,17 +52,14 @@ from gen.music.io import MIDI_SUFFIXES
 
 CORNERS = ("top left", "top right", "bottom left", "bottom right")
 SOURCES = [("Example", "example"), ("Upload MIDI", "upload")]
-SHORT = {"2-bar": "2-bar melodies", "16-bar": "16-bar melodies",
-         "chorales": "Bach chorales (chords)", "folk-chords": "folk tunes with chords",
-         "piano": "classical piano (Piano-midi.de)", "classical": "classical pieces (MuseData)"}
 INTRO = f"""\
 Recurrent VAEs in the style of MusicVAE (Roberts et al. 2018): **melody** models over 2 or
 16 bars of one voice, and **piano-roll** models that play chords (Bach chorales; folk tunes
 with their accompaniment; classical piano and ensemble pieces), with a NADE over the 88 keys
 of each frame. Choose inputs A-D from held-out pieces (never seen in training) or your own
 MIDI file, listen to them, then reconstruct, sample, interpolate or fill a grid. Every
-piece in a result has its own play control. Piano-roll pieces are used {ROLL_BARS} bars at a time (a
-NADE decodes key by key: slow on a CPU).
+piece in a result has its own play control. Piano-roll pieces are used {ROLL_BARS} bars at a
+time (a NADE decodes key by key: slow on a CPU).
 """
 
 
@@ -114,9 +112,9 @@ def piece_input(slot: str, act: MusicActions, role: str | None) -> tuple[list, g
 def _inputs(models: RoleModels, act: MusicActions, roles: list[str]) -> dict[str, Any]:
     first = act.defaults(roles[0])
     with gr.Row(equal_height=False):
-        model = gr.Dropdown([(SHORT.get(r, r), r) for r in roles], value=roles[0],
+        model = gr.Dropdown([(ROLES[r].label, r) for r in roles], value=roles[0],
                             label="model", elem_id="music-model", min_width=200,
-                            info=", ".join(f"{SHORT.get(r, r)}: {models.sources[r]}"
+                            info=", ".join(f"{ROLES[r].label}: {models.sources[r]}"
                                            for r in roles))
         bpm = gr.Slider(BPM[0], BPM[1], value=first["bpm"], step=1, label="tempo (bpm)",
                         elem_id="music-bpm", min_width=200)
