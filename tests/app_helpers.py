@@ -146,3 +146,12 @@ def in_view(pg, elem_id: str) -> bool:
     except PlaywrightTimeout:
         return False
     return True
+
+
+def music_spec(given: Mapping[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A Music-tab model spec for ``build_demo`` / ``load_music_models``: the roles in
+    ``given`` as given, those in ``keep`` on their default models, every other role of
+    ``apps.music.actions.ROLES`` switched off (None)."""
+    from apps.music.actions import ROLES
+
+    return {**{r: None for r in ROLES if r not in keep}, **given}

@@ -22,6 +22,7 @@ from app_helpers import (  # noqa: E402
     ARTIFACTS,
     browser_fixtures,
     in_view,
+    music_spec,
     running_app,
     train_debug_image_models,
 )
@@ -58,9 +59,7 @@ def server(image_models, tmp_path_factory):
     """(url, demo) of the app on a free port of 127.0.0.1; closed after the module."""
     out = tmp_path_factory.mktemp("app_out")
     # music has its own tests (tests/test_app_music.py)
-    music_off = {"2-bar": None, "16-bar": None, "chorales": None, "folk-chords": None,
-             "piano": None, "classical": None}
-    with running_app(image_models, music_off, out) as (url, demo):
+    with running_app(image_models, music_spec({}), out) as (url, demo):
         yield url, demo
 
 

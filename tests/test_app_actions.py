@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("gradio")
 
-from app_helpers import untrained_roll_model  # noqa: E402
+from app_helpers import music_spec, untrained_roll_model  # noqa: E402
 from music_fixtures import scale_melody, write_midi  # noqa: E402
 
 from apps.common import (  # noqa: E402
@@ -185,8 +185,7 @@ def music(tmp_path_factory) -> MusicActions:
     """The Music tab's actions over the shipped 2-bar and 16-bar models and an untrained
     chorale-grid piano-roll model (the shipped piano-roll models may not exist yet)."""
     roll = untrained_roll_model(tmp_path_factory.mktemp("roll"))
-    models = load_music_models({"chorales": roll, "folk-chords": None, "piano": None,
-                                "classical": None})
+    models = load_music_models(music_spec({"chorales": roll}, keep=("2-bar", "16-bar")))
     return MusicActions(models, tmp_path_factory.mktemp("music_out"))
 
 
@@ -417,9 +416,7 @@ def test_roll_model_with_vectors_offers_its_seven_sliders(tmp_path):
     torch.manual_seed(0)  # random vectors: the path, not their musical effect
     model.set_attribute_vectors({n: torch.randn(model.latent_dim) for n in ROLL_ATTRIBUTES},
                                 {"source": "test"})
-    act = MusicActions(load_music_models({"2-bar": None, "16-bar": None, "chorales": folder,
-                                          "folk-chords": None, "piano": None, "classical": None}),
-                         tmp_path / "out")
+    act = MusicActions(load_music_models(music_spec({"chorales": folder})), tmp_path / "out")
     *_, state = act.reconstruct("chorales", *_ex(act.example_names("chorales")[0]), 80, 19)
     _, _, names = act.shift_panel(state)
     assert names == ["note_density", "mean_interval", "pitch_range", "offbeat", "polyphony",
@@ -501,15 +498,13 @@ def test_roll_upload_report_and_windows(music, tmp_path):
 
 def test_roll_roles_are_checked(tmp_path):
     folk = untrained_roll_model(tmp_path, frames_per_quarter=2)
-    models = load_music_models({"2-bar": None, "16-bar": None, "chorales": folk,
-                                "folk-chords": folk, "piano": None, "classical": None})
+    models = load_music_models(music_spec({"chorales": folk, "folk-chords": folk}))
     assert models.loaded() == ["folk-chords"]
     assert "must be a model of the jsb benchmark" in models.missing["chorales"]
 
 
 def test_music_models_switched_off_are_explained():
-    models = load_music_models({"16-bar": None, "chorales": None, "folk-chords": None,
-                                "piano": None, "classical": None})
+    models = load_music_models(music_spec({}, keep=("2-bar",)))
     assert models.loaded() == ["2-bar"] and models.missing["16-bar"] == "switched off"
     with pytest.raises(GenError,
                        match=r"The 16-bar melody model is not available \(switched off\)"):

@@ -26,7 +26,7 @@ import pytest
 pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
-from app_helpers import running_app  # noqa: E402
+from app_helpers import music_spec, running_app  # noqa: E402
 
 import apps.image.actions as image_actions  # noqa: E402
 from apps.app import INLINE_TYPES, use_temp_dir  # noqa: E402
@@ -40,8 +40,7 @@ pytestmark = [  # gradio's queue statistics use pandas options deprecated in pan
     pytest.mark.filterwarnings("ignore:The 'alias' attribute"),
 ]
 ROOT = Path(__file__).resolve().parents[1]
-MUSIC = {"2-bar": "cat-mel_2bar_small", "16-bar": None, "chorales": None, "folk-chords": None,
-         "piano": None, "classical": None}
+MUSIC = music_spec({"2-bar": "cat-mel_2bar_small"})
 BARE = ("upstream Gradio app", "Traceback", "show_error")
 ANSWER_S = 30  # a refused input is answered within this (a loaded 2-core machine)
 # The server runs in this process: a hostile input may raise its peak memory by at most this.

@@ -27,6 +27,7 @@ from app_helpers import (  # noqa: E402
     ARTIFACTS,
     browser_fixtures,
     in_view,
+    music_spec,
     running_app,
     untrained_roll_model,
 )
@@ -112,13 +113,8 @@ def music_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The shipped 2-bar and 16-bar melody models (by name, offline) and an untrained tiny
     piano-roll model for the chorale role (by directory, as a user's own model is given)."""
     root = tmp_path_factory.mktemp("music_models")
-    return {
-        "2-bar": "cat-mel_2bar_small",
-        "16-bar": "hierdec-mel_16bar_small",
-        "chorales": untrained_roll_model(root),
-        "folk-chords": None,
-        "piano": None, "classical": None,
-    }
+    return music_spec({"2-bar": "cat-mel_2bar_small", "16-bar": "hierdec-mel_16bar_small",
+                       "chorales": untrained_roll_model(root)})
 
 
 @pytest.fixture(scope="module")
@@ -197,18 +193,15 @@ def test_every_music_event_has_an_api_name(server, client):
 
 
 def test_missing_music_models_are_explained_not_fatal(music_models, tmp_path):
-    demo = build_demo(IMAGE_OFF, tmp_path, {"2-bar": music_models["2-bar"],
-                                            "16-bar": tmp_path / "nowhere",
-                                            "chorales": None, "folk-chords": None,
-                                            "piano": None, "classical": None})
+    demo = build_demo(IMAGE_OFF, tmp_path, music_spec({"2-bar": music_models["2-bar"],
+                                                       "16-bar": tmp_path / "nowhere"}))
     names = {f.api_name for f in demo.fns.values() if f.fn is not None}
     assert {"music_reconstruct", "music_interpolate", "music_grid"} <= names
     text = " ".join(str(getattr(b, "value", "")) for b in demo.blocks.values())
     assert "Not available" in text and "nowhere" in text
-    demo = build_demo(IMAGE_OFF, tmp_path, {"2-bar": None, "16-bar": music_models["2-bar"],
-                                            "chorales": music_models["16-bar"],
-                                            "folk-chords": music_models["chorales"],
-                                            "piano": None, "classical": None})
+    demo = build_demo(IMAGE_OFF, tmp_path, music_spec({"16-bar": music_models["2-bar"],
+                                                       "chorales": music_models["16-bar"],
+                                                       "folk-chords": music_models["chorales"]}))
     named = [f.api_name for f in demo.fns.values() if f.fn is not None]
     assert not any(n.startswith("music") for n in named)  # the Music tab offers nothing
     text = " ".join(str(getattr(b, "value", "")) for b in demo.blocks.values())
