@@ -82,8 +82,10 @@ def card_section(report: dict) -> str:
     rows = pt["rows"]
     held = rows["held-out"]
     keys = [k for k in ("note_density", "pitch_range", "mean_interval", "in_key") if k in held]
+    options = (f" --components {report['prior']['components']} --n {pt['n']}"
+               if "prior" in report else f" --skip-fit --n {pt['n']}")
     lines = [START, "## Musical control", "",
-             f"Measured by `python scripts/music_control.py {report['model']}` on "
+             f"Measured by `python scripts/music_control.py {report['model']}{options}` on "
              f"{tab['examples']} test examples and {pt['n']} samples per prior at temperature "
              f"{pt['temperature']:g}.", "",
              "**Attribute vectors** (`attributes.safetensors`; `model.shift`): each vector, "
